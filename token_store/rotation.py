@@ -1,0 +1,127 @@
+"""Key rotation: re-wrap every DEK and re-MAC every token prefix under the primary KEK.
+
+Only DEKs are re-encrypted (the secrets under them stay as they are), and prefix MACs
+are recomputed from the sealed prefix, never from a token. Each batch commits on its
+own and every row changes in one UPDATE, so an interrupted run leaves each row either
+old or new, both readable with the keyring that holds both keys; rerunning finishes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, Engine, func, select, update
+
+from token_store import envelope
+from token_store.envelope import DecryptionError
+from token_store.keyring import Keyring
+from token_store.sql import SqlTokenStore, data_keys, kek_ids_in_use, token_ids
+from token_store.store import PREFIX_PURPOSE
+
+
+@dataclass(frozen=True)
+class RotationResult:
+    """``rewrapped``: DEKs moved to the primary KEK by this run;
+    ``already_current``: DEKs that were under the primary when the run started."""
+
+    rewrapped: int
+    already_current: int
+
+
+def rotate_keys(
+    engine: Engine,
+    keyring: Keyring,
+    batch_size: int = 500,
+    *,
+    on_batch: Callable[[RotationResult], None] | None = None,
+) -> RotationResult:
+    """Move every DEK and prefix MAC to ``keyring.primary_id``, committing per batch.
+
+    ``on_batch`` is called after each committed batch with the progress so far.
+    Raises KeyringError naming the missing ids, before changing anything, when stored
+    data uses a key id the keyring lacks; DecryptionError when a stored row is corrupt
+    (batches committed before it stay committed).
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    with engine.connect() as conn:
+        keyring.require(kek_ids_in_use(conn))
+        already_current = conn.execute(
+            select(func.count())
+            .select_from(data_keys)
+            .where(data_keys.c.kek_id == keyring.primary_id)
+        ).scalar_one()
+    rewrapped = 0
+    for step in (_rewrap_batch, _remac_batch):
+        after = ""
+        while True:
+            with engine.begin() as conn:
+                last_owner, changed = step(conn, keyring, after, batch_size)
+            if last_owner is None:
+                break
+            after = last_owner
+            if step is _rewrap_batch:
+                rewrapped += changed
+            if on_batch is not None:
+                on_batch(RotationResult(rewrapped=rewrapped, already_current=already_current))
+    return RotationResult(rewrapped=rewrapped, already_current=already_current)
+
+
+def _rewrap_batch(
+    conn: Connection, keyring: Keyring, after: str, batch_size: int
+) -> tuple[str | None, int]:
+    """Re-wrap up to ``batch_size`` DEKs after ``after``; returns (last owner, rows changed)."""
+    rows = conn.execute(
+        select(data_keys.c.owner, data_keys.c.kek_id, data_keys.c.wrapped_key)
+        .where(data_keys.c.kek_id != keyring.primary_id, data_keys.c.owner > after)
+        .order_by(data_keys.c.owner)
+        .limit(batch_size)
+        .with_for_update()
+    ).all()
+    changed = 0
+    for owner, kek_id, wrapped in rows:
+        dek = envelope.unwrap_data_key(keyring, owner, kek_id, bytes(wrapped))
+        new_kek_id, new_wrapped = envelope.wrap_data_key(keyring, owner, dek)
+        result = conn.execute(
+            update(data_keys)
+            # Guarded on the old kek_id: a row purged or rewritten meanwhile is left alone.
+            .where(data_keys.c.owner == owner, data_keys.c.kek_id == kek_id)
+            .values(kek_id=new_kek_id, wrapped_key=new_wrapped, rotated_at=datetime.now(UTC))
+        )
+        changed += int(result.rowcount)
+    return (rows[-1].owner if rows else None), changed
+
+
+def _remac_batch(
+    conn: Connection, keyring: Keyring, after: str, batch_size: int
+) -> tuple[str | None, int]:
+    """Recompute up to ``batch_size`` prefix MACs under the primary KEK."""
+    rows = conn.execute(
+        select(token_ids.c.owner, token_ids.c.mac_kek_id, token_ids.c.prefix_mac)
+        .where(token_ids.c.mac_kek_id != keyring.primary_id, token_ids.c.owner > after)
+        .order_by(token_ids.c.owner)
+        .limit(batch_size)
+        .with_for_update()
+    ).all()
+    store = SqlTokenStore(conn, keyring)
+    changed = 0
+    for owner, mac_kek_id, old_mac in rows:
+        prefix = store.get(owner, PREFIX_PURPOSE)
+        if prefix is None:
+            raise DecryptionError(f"token identifiers of {owner!r} lack their sealed prefix")
+        result = conn.execute(
+            update(token_ids)
+            .where(
+                token_ids.c.owner == owner,
+                token_ids.c.mac_kek_id == mac_kek_id,
+                token_ids.c.prefix_mac == old_mac,
+            )
+            .values(
+                prefix_mac=envelope.prefix_mac(keyring.primary_key, prefix.decode("utf-8")),
+                mac_kek_id=keyring.primary_id,
+            )
+        )
+        changed += int(result.rowcount)
+    return (rows[-1].owner if rows else None), changed
