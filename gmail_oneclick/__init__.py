@@ -1,0 +1,1 @@
+"""gmail-oneclick: WordPress mail through Gmail after one click of Google consent."""

@@ -1,0 +1,149 @@
+"""The one place that turns settings into collaborators: database, keyring, Google adapters.
+
+Real Google or the bundled sandbox is chosen here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Engine, inspect
+
+from gmail_oneclick.db import make_engine
+from gmail_oneclick.ports import Clock, GoogleAccounts, SystemClock
+from gmail_oneclick.settings import PREFIX, Settings, SettingsError
+from gmail_oneclick.storage import UnitOfWork
+from token_store import Keyring, KeyringError, generate_key_entry
+
+if TYPE_CHECKING:
+    from gmail_oneclick.sandbox import SandboxState
+
+log = logging.getLogger(__name__)
+
+SANDBOX_MOUNT = "/_sandbox/google"
+
+
+@dataclass
+class Container:
+    """Everything a request, a CLI command or the checker needs, built once per process."""
+
+    settings: Settings
+    engine: Engine
+    keyring: Keyring
+    clock: Clock
+    google: GoogleAccounts
+    sandbox: SandboxState | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.engine, self.keyring)
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text + "\n")
+
+
+def _sandbox_file(settings: Settings, name: str, make: Any) -> str:
+    """A value generated once into the instance folder (sandbox mode only)."""
+    path = Path(settings.instance_path) / name
+    if not path.exists():
+        _write_private(path, make())
+        log.warning("sandbox mode: generated %s; never use it in production", path)
+    return path.read_text(encoding="utf-8").strip()
+
+
+def load_keyring(settings: Settings) -> Keyring:
+    """The keyring from settings; in sandbox mode one is generated once into the instance folder.
+
+    Raises SettingsError naming GMAIL_ONECLICK_ENCRYPTION_KEYS when missing or malformed.
+    """
+    text = settings.encryption_keys
+    if not text and settings.sandbox:
+        text = _sandbox_file(settings, "sandbox-keyring.txt", lambda: generate_key_entry())
+    if not text:
+        raise SettingsError(
+            f"{PREFIX}ENCRYPTION_KEYS is required (generate one with: gmail-oneclick keys generate)"
+        )
+    try:
+        return Keyring.parse(text)
+    except KeyringError as exc:
+        raise SettingsError(f"{PREFIX}ENCRYPTION_KEYS is malformed: {exc}") from None
+
+
+def sandbox_settings(settings: Settings) -> Settings:
+    """Point every Google URL and the OAuth client at the sandbox mounted in this process."""
+    from gmail_oneclick.sandbox import SANDBOX_CLIENT_ID, sandbox_urls
+
+    if settings.google_client_id and settings.google_client_id != SANDBOX_CLIENT_ID:
+        raise SettingsError(
+            f"{PREFIX}SANDBOX=1 refuses to run with a real {PREFIX}GOOGLE_CLIENT_ID configured"
+        )
+    secret = _sandbox_file(settings, "sandbox-client-secret.txt", lambda: secrets.token_urlsafe(24))
+    base = settings.public_url.rstrip("/") + SANDBOX_MOUNT
+    return settings.replace(
+        google_client_id=SANDBOX_CLIENT_ID, google_client_secret=secret, **sandbox_urls(base)
+    )
+
+
+def check_keyring_covers_data(engine: Engine, keyring: Keyring) -> None:
+    """Refuse to start when stored data uses a key id missing from the keyring."""
+    from token_store import SqlTokenStore
+
+    if not inspect(engine).has_table("ts_data_keys"):
+        return
+    with engine.connect() as conn:
+        used = SqlTokenStore(conn, keyring).key_ids_in_use()
+    try:
+        keyring.require(used)
+    except KeyringError as exc:
+        raise SettingsError(f"{PREFIX}ENCRYPTION_KEYS: {exc}") from None
+
+
+def build(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    check_keys: bool = True,
+    need_google: bool = True,
+) -> Container:
+    """Build the process's collaborators. Raises SettingsError for bad configuration.
+
+    ``need_google=False`` (site and key commands) skips the OAuth client check.
+    """
+    sandbox_state = None
+    if settings.sandbox:
+        settings = sandbox_settings(settings)
+        from gmail_oneclick.sandbox import SandboxState
+
+        sandbox_state = SandboxState(
+            client_id=settings.google_client_id, client_secret=settings.google_client_secret
+        )
+        sandbox_state.base_url = settings.public_url.rstrip("/") + SANDBOX_MOUNT
+    elif need_google and not (settings.google_client_id and settings.google_client_secret):
+        raise SettingsError(
+            f"{PREFIX}GOOGLE_CLIENT_ID and {PREFIX}GOOGLE_CLIENT_SECRET are required "
+            f"(or set {PREFIX}SANDBOX=1 to use the bundled Google sandbox)"
+        )
+    keyring = load_keyring(settings)
+    engine = make_engine(settings.sqlalchemy_url)
+    if check_keys:
+        check_keyring_covers_data(engine, keyring)
+    from gmail_oneclick.google.oauth import GoogleOAuthClient
+
+    google = GoogleOAuthClient(settings)
+    return Container(
+        settings=settings,
+        engine=engine,
+        keyring=keyring,
+        clock=clock or SystemClock(),
+        google=google,
+        sandbox=sandbox_state,
+    )

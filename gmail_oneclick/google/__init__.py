@@ -1,0 +1,1 @@
+"""Real adapters for Google's accounts, Gmail and RISC endpoints (configurable base URLs)."""

@@ -1,0 +1,74 @@
+"""JSON logs on stderr, one object per line, with a redaction filter as a safety net.
+
+The design is to never pass secrets to a logger; the filter only catches mistakes: values that look
+like Google tokens, authorization codes, our API keys, keyring entries or long base64 blobs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+_PATTERNS = [
+    re.compile(r"ya29\.[A-Za-z0-9._\-]+"),  # Google access tokens
+    re.compile(r"1//[A-Za-z0-9._\-]+"),  # Google refresh tokens
+    re.compile(r"4/[A-Za-z0-9._\-]{10,}"),  # Google authorization codes
+    re.compile(r"goc_[A-Za-z0-9_\-]{20,}"),  # our API keys
+    re.compile(r"whsec_[A-Za-z0-9+/=]{20,}"),  # webhook secrets
+    re.compile(r"GOCSPX-[A-Za-z0-9_\-]+"),  # Google client secrets
+    re.compile(r"sbx-[a-z]+-[A-Za-z0-9_\-]{16,}"),  # sandbox tokens
+    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._\-~+/=]+"),
+    re.compile(r"(?i)((?:access|refresh|id)_token|code|code_verifier|client_secret|token)"
+               r"([\"']?\s*[:=]\s*[\"']?)[^\"'&\s,}]+"),
+    re.compile(r"[A-Za-z0-9+/_\-]{80,}={0,2}"),  # long base64: keys, raw messages
+]
+
+REDACTED = "[redacted]"
+_RESERVED = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
+
+
+def redact(text: str) -> str:
+    for pattern in _PATTERNS:
+        if pattern.groups:
+            text = pattern.sub(lambda m: m.group(1) + (m.group(2) if m.lastindex and m.lastindex > 1 else "") + REDACTED, text)
+        else:
+            text = pattern.sub(REDACTED, text)
+    return text
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        for key, value in vars(record).items():
+            if key not in _RESERVED and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info and record.exc_info[0] is not None:
+            entry["exc_type"] = record.exc_info[0].__name__
+            entry["exc"] = self.formatException(record.exc_info)
+        return redact(json.dumps(entry, default=str, ensure_ascii=False))
+
+
+def configure_logging(level: str = "INFO", stream: Any = None) -> None:
+    """Route every logger to one JSON handler on stderr (idempotent)."""
+    root = logging.getLogger()
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    handler.set_name("gmail_oneclick_json")
+    for existing in list(root.handlers):
+        if existing.get_name() == "gmail_oneclick_json":
+            root.removeHandler(existing)
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    # Third-party loggers that can print request URLs or bodies stay quiet below WARNING.
+    for noisy in ("urllib3", "googleapiclient", "google_auth_oauthlib", "oauthlib",
+                  "requests_oauthlib", "werkzeug", "apscheduler", "httplib2"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

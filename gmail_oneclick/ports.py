@@ -1,0 +1,85 @@
+"""What the services need from the outside world, as Protocols.
+
+Adapters in gmail_oneclick/google (real Google) and gmail_oneclick/sandbox (the emulator, reached
+over the same HTTP code) implement these; unit tests pass Fake classes implementing the same.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        from gmail_oneclick.model import utcnow
+
+        return utcnow()
+
+
+# ---- Google accounts (OAuth) ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    """A token endpoint answer. ``scopes`` is what the user actually granted."""
+
+    access_token: str
+    expires_at: datetime
+    scopes: frozenset[str]
+    refresh_token: str | None = None
+
+    def __repr__(self) -> str:  # never show tokens
+        return f"TokenGrant(expires_at={self.expires_at!r}, scopes={sorted(self.scopes)!r})"
+
+
+@dataclass(frozen=True)
+class GoogleIdentity:
+    sub: str
+    email: str
+    email_verified: bool
+
+
+class UpstreamError(Exception):
+    """Base of errors raised by Google adapters. Messages never contain tokens."""
+
+
+class InvalidGrant(UpstreamError):
+    """Google answered ``invalid_grant``: the grant (or code) is dead. The only purge trigger."""
+
+
+class TransientUpstream(UpstreamError):
+    """Timeout, connection error, 5xx or 429: try again later; never purge on it."""
+
+    def __init__(self, message: str, *, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class UpstreamMisconfigured(UpstreamError):
+    """``invalid_client`` and friends: our configuration is wrong. Never purge on it."""
+
+
+class GoogleAccounts(Protocol):
+    def authorization_url(self, *, state: str, code_challenge: str, login_hint: str | None) -> str:
+        """The consent URL with both scopes, offline access, prompt=consent and PKCE S256."""
+        ...
+
+    def exchange_code(self, *, code: str, code_verifier: str) -> TokenGrant:
+        """Raises InvalidGrant, TransientUpstream or UpstreamMisconfigured."""
+        ...
+
+    def refresh(self, refresh_token: str) -> TokenGrant:
+        """Raises InvalidGrant (purge), TransientUpstream, UpstreamMisconfigured."""
+        ...
+
+    def revoke(self, token: str) -> bool:
+        """True when revoked or already dead; raises TransientUpstream on failure to reach Google."""
+        ...
+
+    def userinfo(self, access_token: str) -> GoogleIdentity: ...

@@ -1,0 +1,135 @@
+"""Registering sites, their API keys (stored as hashes) and webhook secrets (encrypted)."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from gmail_oneclick.errors import InvalidRequest, NotFound, Unauthorized
+from gmail_oneclick.ids import new_id, new_secret, same_secret, secret_hash
+from gmail_oneclick.model import Site, connection_owner, site_owner
+from gmail_oneclick.ports import Clock
+from gmail_oneclick.urls import check_service_url, normalise_origin
+
+if TYPE_CHECKING:
+    from gmail_oneclick.storage import UnitOfWork
+
+API_KEY_PREFIX = "goc_"
+WEBHOOK_SECRET_PURPOSE = "webhook_secret"
+
+
+@dataclass(frozen=True)
+class NewSite:
+    site: Site
+    api_key: str
+    webhook_secret: str
+
+    def __repr__(self) -> str:
+        return f"NewSite(site={self.site!r})"
+
+
+def _new_webhook_secret() -> str:
+    # Standard Webhooks: "whsec_" + base64 of the raw HMAC key.
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def _check_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name or len(name) > 200 or any(ord(ch) < 32 for ch in name):
+        raise InvalidRequest("name must be 1 to 200 printable characters")
+    return name
+
+
+def _check_origins(origins: list[str]) -> tuple[str, ...]:
+    if not origins:
+        raise InvalidRequest("at least one origin is required")
+    clean: list[str] = []
+    for origin in origins:
+        normal = normalise_origin(origin.strip())
+        if normal is None:
+            raise InvalidRequest(
+                f"origin {origin!r} must be an https:// origin with no path "
+                "(http:// only for loopback hosts)"
+            )
+        if normal not in clean:
+            clean.append(normal)
+    return tuple(clean)
+
+
+def _check_webhook_url(url: str | None) -> str | None:
+    if url is None or url == "":
+        return None
+    if not check_service_url(url):
+        raise InvalidRequest("webhook URL must be https:// (http:// only for loopback hosts)")
+    return url
+
+
+def add_site(
+    uow: UnitOfWork, clock: Clock, *, name: str, origins: list[str], webhook_url: str | None
+) -> NewSite:
+    """Register a site. Returns its id, API key and webhook secret (shown once, never stored clear).
+
+    Raises InvalidRequest for a bad name, origin or webhook URL; nothing is written then.
+    """
+    site = Site(
+        id=new_id("site"),
+        name=_check_name(name),
+        origins=_check_origins(origins),
+        webhook_url=_check_webhook_url(webhook_url),
+        created_at=clock.now(),
+    )
+    api_key = new_secret(API_KEY_PREFIX)
+    webhook_secret = _new_webhook_secret()
+    uow.sites.add(site, secret_hash(api_key))
+    uow.tokens.put(site_owner(site.id), WEBHOOK_SECRET_PURPOSE, webhook_secret.encode())
+    uow.audit.record("site:added", clock.now(), site_id=site.id)
+    uow.commit()
+    return NewSite(site, api_key, webhook_secret)
+
+
+def authenticate(uow: UnitOfWork, api_key: str | None) -> Site:
+    """The site owning ``api_key``. Raises Unauthorized; the comparison is constant time."""
+    if not api_key or not api_key.startswith(API_KEY_PREFIX) or len(api_key) > 200:
+        raise Unauthorized("a valid site API key is required (Authorization: Bearer <key>)")
+    digest = secret_hash(api_key)
+    found = uow.sites.by_api_key_hash(digest)
+    if found is None or not same_secret(found[1], digest):
+        raise Unauthorized("a valid site API key is required (Authorization: Bearer <key>)")
+    return found[0]
+
+
+def rotate_api_key(uow: UnitOfWork, clock: Clock, site_id: str) -> str:
+    """A new API key for the site; the old one stops working at once. Raises NotFound."""
+    api_key = new_secret(API_KEY_PREFIX)
+    if not uow.sites.set_api_key_hash(site_id, secret_hash(api_key), clock.now()):
+        raise NotFound(f"no site with id {site_id!r}")
+    uow.audit.record("site:key_rotated", clock.now(), site_id=site_id)
+    uow.commit()
+    return api_key
+
+
+def webhook_secret(uow: UnitOfWork, site_id: str) -> str | None:
+    raw = uow.tokens.get(site_owner(site_id), WEBHOOK_SECRET_PURPOSE)
+    return raw.decode() if raw is not None else None
+
+
+def remove_site(uow: UnitOfWork, clock: Clock, site_id: str) -> int:
+    """Delete a site, its connections and every secret of theirs. Returns connections removed.
+
+    Tokens are not revoked at Google here; the CLI revokes first where it can.
+    """
+    if uow.sites.get(site_id) is None:
+        raise NotFound(f"no site with id {site_id!r}")
+    removed = 0
+    for connection in uow.connections.list_for_site(site_id):
+        uow.tokens.purge(connection_owner(connection.id))
+        uow.connections.delete(connection.id)
+        removed += 1
+    uow.tokens.purge(site_owner(site_id))
+    uow.sites.remove(site_id)
+    uow.audit.record("site:removed", clock.now(), site_id=site_id, count=removed)
+    uow.mark_purged()
+    uow.commit()
+    return removed

@@ -1,0 +1,106 @@
+"""SQL persistence: a unit of work over one transaction, with one repository per concern.
+
+Services receive a ``UnitOfWork`` (typed under TYPE_CHECKING only) and never import SQLAlchemy.
+A unit of work rolls back unless ``commit()`` is called, so a failure never leaves half a write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cached_property
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import Connection, Engine
+
+from token_store import Keyring, SqlTokenStore, checkpoint
+
+from .audit import AuditRepository
+from .connections import ConnectionRepository
+from .consent import ConsentRepository
+from .idempotency import IdempotencyRepository
+from .outbox import OutboxRepository
+from .risc import RiscRepository
+from .sites import SiteRepository
+
+
+class UnitOfWork:
+    """One database transaction and the repositories that share it."""
+
+    def __init__(self, engine: Engine, keyring: Keyring) -> None:
+        self.engine = engine
+        self.keyring = keyring
+        self._conn: Connection | None = None
+        self._purged = False
+
+    def __enter__(self) -> Self:
+        self._conn = self.engine.connect()
+        self._conn.begin()
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        assert self._conn is not None
+        try:
+            if self._conn.in_transaction():
+                self._conn.rollback()
+        finally:
+            self._conn.close()
+            self._conn = None
+            for name in ("sites", "connections", "consent", "audit", "outbox", "idempotency",
+                         "risc", "tokens"):
+                self.__dict__.pop(name, None)
+
+    @property
+    def conn(self) -> Connection:
+        if self._conn is None:
+            raise RuntimeError("UnitOfWork used outside its 'with' block")
+        return self._conn
+
+    def commit(self) -> None:
+        """Commit; after a purge also checkpoint SQLite's WAL so no deleted secret survives there."""
+        self.conn.commit()
+        self.conn.begin()
+        if self._purged:
+            self._purged = False
+            checkpoint(self.engine)
+
+    def mark_purged(self) -> None:
+        """Called by whoever hard-deletes secrets, so commit() checkpoints the WAL."""
+        self._purged = True
+
+    @cached_property
+    def tokens(self) -> SqlTokenStore:
+        return SqlTokenStore(self.conn, self.keyring)
+
+    @cached_property
+    def sites(self) -> SiteRepository:
+        return SiteRepository(self.conn)
+
+    @cached_property
+    def connections(self) -> ConnectionRepository:
+        return ConnectionRepository(self.conn)
+
+    @cached_property
+    def consent(self) -> ConsentRepository:
+        return ConsentRepository(self.conn)
+
+    @cached_property
+    def audit(self) -> AuditRepository:
+        return AuditRepository(self.conn)
+
+    @cached_property
+    def outbox(self) -> OutboxRepository:
+        return OutboxRepository(self.conn)
+
+    @cached_property
+    def idempotency(self) -> IdempotencyRepository:
+        return IdempotencyRepository(self.conn)
+
+    @cached_property
+    def risc(self) -> RiscRepository:
+        return RiscRepository(self.conn)
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]

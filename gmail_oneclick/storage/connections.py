@@ -1,0 +1,143 @@
+"""Connections: one Google account connected to one site. Tokens live in token_store."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection as SqlConnection
+from sqlalchemy import delete, func, insert, select, update
+
+from gmail_oneclick.db import connections
+from gmail_oneclick.model import Connection, Status, aware
+
+
+def _connection(row: Any) -> Connection:
+    return Connection(
+        id=row.id,
+        site_id=row.site_id,
+        google_sub=row.google_sub,
+        email=row.email,
+        status=Status(row.status),
+        scopes=frozenset(row.scopes.split()) if row.scopes else frozenset(),
+        created_at=aware(row.created_at),  # type: ignore[arg-type]
+        last_verified_at=aware(row.last_verified_at),
+        revoked_at=aware(row.revoked_at),
+        revocation_reason=row.revocation_reason,
+        access_token_expires_at=aware(row.access_token_expires_at),
+        next_check_at=aware(row.next_check_at),
+    )
+
+
+class ConnectionRepository:
+    def __init__(self, conn: SqlConnection) -> None:
+        self.conn = conn
+
+    def add(self, c: Connection) -> None:
+        self.conn.execute(
+            insert(connections).values(
+                id=c.id,
+                site_id=c.site_id,
+                google_sub=c.google_sub,
+                email=c.email,
+                status=c.status.value,
+                scopes=" ".join(sorted(c.scopes)),
+                created_at=c.created_at,
+                updated_at=c.created_at,
+                last_verified_at=c.last_verified_at,
+                next_check_at=c.next_check_at,
+                access_token_expires_at=c.access_token_expires_at,
+                token_version=0,
+            )
+        )
+
+    def get(self, connection_id: str, *, for_update: bool = False) -> Connection | None:
+        query = select(connections).where(connections.c.id == connection_id)
+        if for_update:
+            query = query.with_for_update()
+        row = self.conn.execute(query).first()
+        return _connection(row) if row else None
+
+    def get_for_site(self, site_id: str, connection_id: str) -> Connection | None:
+        row = self.conn.execute(
+            select(connections).where(
+                connections.c.id == connection_id, connections.c.site_id == site_id
+            )
+        ).first()
+        return _connection(row) if row else None
+
+    def list_for_site(self, site_id: str) -> list[Connection]:
+        rows = self.conn.execute(
+            select(connections)
+            .where(connections.c.site_id == site_id)
+            .order_by(connections.c.created_at, connections.c.id)
+        )
+        return [_connection(r) for r in rows]
+
+    def find_by_site_and_sub(self, site_id: str, sub: str) -> Connection | None:
+        row = self.conn.execute(
+            select(connections).where(
+                connections.c.site_id == site_id, connections.c.google_sub == sub
+            )
+        ).first()
+        return _connection(row) if row else None
+
+    def list_by_sub(self, sub: str) -> list[Connection]:
+        rows = self.conn.execute(select(connections).where(connections.c.google_sub == sub))
+        return [_connection(r) for r in rows]
+
+    def list_by_email(self, email: str) -> list[Connection]:
+        rows = self.conn.execute(
+            select(connections).where(func.lower(connections.c.email) == email.lower())
+        )
+        return [_connection(r) for r in rows]
+
+    def count_live_sharing_grant(self, sub: str, *, excluding: str) -> int:
+        """Other connected connections of the same Google account (they share one grant)."""
+        return int(
+            self.conn.execute(
+                select(func.count())
+                .select_from(connections)
+                .where(
+                    connections.c.google_sub == sub,
+                    connections.c.id != excluding,
+                    connections.c.status == Status.CONNECTED.value,
+                )
+            ).scalar_one()
+        )
+
+    def update(self, connection_id: str, **values: Any) -> bool:
+        """Set columns of one row (scopes given as a set are stored space separated)."""
+        if "scopes" in values and not isinstance(values["scopes"], str):
+            values["scopes"] = " ".join(sorted(values["scopes"]))
+        if "status" in values:
+            values["status"] = Status(values["status"]).value
+        result = self.conn.execute(
+            update(connections).where(connections.c.id == connection_id).values(**values)
+        )
+        return result.rowcount == 1
+
+    def mark_reconnect_required(self, connection_id: str, reason: str, at: datetime) -> bool:
+        """Status change of a purge; only the first revocation's reason and time are kept."""
+        result = self.conn.execute(
+            update(connections)
+            .where(
+                connections.c.id == connection_id,
+                connections.c.status == Status.CONNECTED.value,
+            )
+            .values(
+                status=Status.RECONNECT_REQUIRED.value,
+                revoked_at=at,
+                revocation_reason=reason,
+                updated_at=at,
+                access_token_expires_at=None,
+                lease_owner=None,
+                lease_until=None,
+                next_check_at=None,
+            )
+        )
+        return result.rowcount == 1
+
+    def delete(self, connection_id: str) -> bool:
+        result = self.conn.execute(delete(connections).where(connections.c.id == connection_id))
+        return result.rowcount == 1

@@ -1,0 +1,10 @@
+"""consent persistence. (Filled in by the issue that owns it.)"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection
+
+
+class ConsentRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn

@@ -1,0 +1,61 @@
+"""Sites: name, origins, webhook URL and the hash of the API key (never the key)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from gmail_oneclick.db import sites
+from gmail_oneclick.model import Site, aware
+
+
+def _site(row: Any) -> Site:
+    return Site(
+        id=row.id,
+        name=row.name,
+        origins=tuple(row.origins),
+        webhook_url=row.webhook_url,
+        created_at=aware(row.created_at),  # type: ignore[arg-type]
+    )
+
+
+class SiteRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, site: Site, api_key_hash: str) -> None:
+        self.conn.execute(
+            insert(sites).values(
+                id=site.id,
+                name=site.name,
+                origins=list(site.origins),
+                webhook_url=site.webhook_url,
+                api_key_hash=api_key_hash,
+                created_at=site.created_at,
+            )
+        )
+
+    def get(self, site_id: str) -> Site | None:
+        row = self.conn.execute(select(sites).where(sites.c.id == site_id)).first()
+        return _site(row) if row else None
+
+    def by_api_key_hash(self, key_hash: str) -> tuple[Site, str] | None:
+        """The site and its stored hash, so the caller can compare in constant time."""
+        row = self.conn.execute(select(sites).where(sites.c.api_key_hash == key_hash)).first()
+        return (_site(row), row.api_key_hash) if row else None
+
+    def list(self) -> list[Site]:
+        return [_site(r) for r in self.conn.execute(select(sites).order_by(sites.c.created_at))]
+
+    def set_api_key_hash(self, site_id: str, key_hash: str, at: datetime) -> bool:
+        result = self.conn.execute(
+            update(sites)
+            .where(sites.c.id == site_id)
+            .values(api_key_hash=key_hash, key_rotated_at=at)
+        )
+        return result.rowcount == 1
+
+    def remove(self, site_id: str) -> bool:
+        return self.conn.execute(delete(sites).where(sites.c.id == site_id)).rowcount == 1

@@ -1,0 +1,7 @@
+"""consent endpoints. (Filled in by the issue that owns it.)"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("consent", __name__)

@@ -1,0 +1,7 @@
+"""risc endpoints. (Filled in by the issue that owns it.)"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("risc", __name__)
