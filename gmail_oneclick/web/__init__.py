@@ -44,12 +44,23 @@ def create_app_from_container(container: Container) -> Flask:
     )
     app.extensions[EXTENSION] = container
 
-    from . import api_connections, api_messages, consent, errors, ops, postsmtp, risc, security
+    from . import (
+        api_connections,
+        api_lifecycle,
+        api_messages,
+        consent,
+        errors,
+        ops,
+        postsmtp,
+        risc,
+        security,
+    )
 
     errors.init_app(app)
     security.init_app(app)
     app.register_blueprint(ops.bp)
     app.register_blueprint(api_connections.bp)
+    app.register_blueprint(api_lifecycle.bp)
     app.register_blueprint(api_messages.bp)
     app.register_blueprint(postsmtp.bp)
     app.register_blueprint(consent.bp)
