@@ -21,6 +21,7 @@ from gmail_oneclick.sandbox.records import (
     EMAIL_SCOPES,
     GMAIL_SEND,
     SIGN_IN_SCOPES,
+    USERINFO_EMAIL,
     OAuthError,
     PendingRequest,
 )
@@ -35,7 +36,7 @@ CHALLENGE = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 SCOPE_LABELS = {
     GMAIL_SEND: "Send email on your behalf",
-    "https://www.googleapis.com/auth/userinfo.email": "See your primary Google Account email address",
+    USERINFO_EMAIL: "See your primary Google Account email address",
     "https://www.googleapis.com/auth/userinfo.profile": "See your personal info",
     "openid": "Associate you with your personal info on Google",
     "email": "See your primary Google Account email address",
@@ -70,7 +71,10 @@ def oauth_error(exc: OAuthError) -> ResponseReturnValue:
 
 @bp.errorhandler(AuthPageError)
 def _auth_page_error(exc: AuthPageError) -> ResponseReturnValue:
-    return render_template("error.html", error=exc.error, description=exc.description), exc.status
+    page = render_template(
+        "error.html", status=exc.status, error=exc.error, description=exc.description
+    )
+    return page, exc.status
 
 
 @bp.get("/")
@@ -156,7 +160,7 @@ def consent() -> ResponseReturnValue:
     back: dict[str, str] = {"state": pending.state} if pending.state is not None else {}
     if request.form.get("action") != "allow":
         return _back(pending, {"error": "access_denied", **back})
-    email = request.form.get("other_email", "").strip() or request.form.get("account", "")
+    email = request.form.get("account", "") or request.form.get("other_email", "").strip()
     if "@" not in email:
         return _consent_page(state, pending, "Choose an account to continue.")
     account = state.account(email) or state.add_account(email)
@@ -201,7 +205,8 @@ def _fault(state: SandboxState, kind: str) -> ResponseReturnValue:
         response.headers["Retry-After"] = str(state.retry_after_seconds)
         return response
     if kind == "500":
-        return json_response({"error": "internal_failure", "error_description": "Backend Error"}, 500)
+        body = {"error": "internal_failure", "error_description": "Backend Error"}
+        return json_response(body, 500)
     return json_response(
         {"error": "temporarily_unavailable", "error_description": "Service unavailable"}, 503
     )

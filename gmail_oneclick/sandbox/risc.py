@@ -70,7 +70,7 @@ class RiscMixin:
         self._signing_key = SigningKey.generate()
         self.risc_push_url = None
         # What a "Remove access" click puts in its token-revoked event.
-        self.risc_token_alg = "prefix"
+        self.risc_token_alg = "prefix"  # noqa: S105 (an algorithm name)
         self.pushed_events = []
 
     # -- keys ----------------------------------------------------------------------------------

@@ -5,10 +5,18 @@ from __future__ import annotations
 import threading
 from types import TracebackType
 
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from gmail_oneclick.sandbox.app import create_sandbox_app
 from gmail_oneclick.sandbox.state import SandboxState
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """Logs method, path and status only: query strings carry tokens (tokeninfo, revoke)."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        path = self.path.split("?", 1)[0]
+        self.log("info", '"%s %s" %s', self.command, path, code)
 
 
 class SandboxServer:
@@ -16,7 +24,9 @@ class SandboxServer:
 
     def __init__(self, state: SandboxState, host: str, port: int) -> None:
         self.state = state
-        self._server = make_server(host, port, create_sandbox_app(state), threaded=True)
+        self._server = make_server(
+            host, port, create_sandbox_app(state), threaded=True, request_handler=_QuietHandler
+        )
         shown = f"[{host}]" if ":" in host else host
         self.url = f"http://{shown}:{self._server.server_port}"
         with state.lock:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 import threading
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from gmail_oneclick.sandbox.records import (
     DEFAULT_ACCOUNTS,
@@ -18,9 +18,12 @@ from gmail_oneclick.sandbox.records import (
     FAULT_KINDS,
     SANDBOX_CLIENT_ID,
     AccessInfo,
+    AccessToken,
     Account,
     AuthCode,
+    Grant,
     PendingRequest,
+    RefreshToken,
     digest,
     utcnow,
 )
