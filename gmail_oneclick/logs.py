@@ -70,5 +70,5 @@ def configure_logging(level: str = "INFO", stream: Any = None) -> None:
     root.setLevel(level.upper())
     # Third-party loggers that can print request URLs or bodies stay quiet below WARNING.
     for noisy in ("urllib3", "googleapiclient", "google_auth_oauthlib", "oauthlib",
-                  "requests_oauthlib", "werkzeug", "apscheduler", "httplib2"):
+                  "requests_oauthlib", "werkzeug", "apscheduler", "httplib2", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
