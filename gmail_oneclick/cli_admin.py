@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from gmail_oneclick.cli import clean_errors, container_for_cli, emit, fail, settings_for_cli
+from gmail_oneclick.cli_support import clean_errors, container_for_cli, emit, settings_for_cli
 
 
 @click.group()
@@ -122,5 +122,3 @@ def register(main: click.Group) -> None:
             continue
         module.register(main)
 
-
-__all__ = ["register", "fail"]

@@ -129,7 +129,8 @@ idempotency_keys = Table(
     Column("connection_id", String(40), nullable=True),
     Column("gmail_id", String(64), nullable=True),
     Column("thread_id", String(64), nullable=True),
-    Column("request_hash", String(64), nullable=True),  # sha256 of the raw message, to spot key reuse
+    # sha256 of the raw message, to spot an Idempotency-Key reused for another message
+    Column("request_hash", String(64), nullable=True),
 )
 
 risc_events = Table(

@@ -1,4 +1,4 @@
-"""Sandbox-mode conveniences for `make run`: print where to click. (Completed by the consent issue.)"""
+"""Sandbox-mode conveniences for `make run`: print where to click."""
 
 from __future__ import annotations
 

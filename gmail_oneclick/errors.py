@@ -4,7 +4,10 @@ from __future__ import annotations
 
 
 class ServiceError(Exception):
-    """An error a caller can act on. ``code`` is stable; ``message`` is human text with no secrets."""
+    """An error a caller can act on.
+
+    ``code`` is stable; ``message`` is human text with no secrets.
+    """
 
     code = "internal_error"
     status = 500

@@ -31,12 +31,14 @@ REDACTED = "[redacted]"
 _RESERVED = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
 
 
+def _keep_groups(match: re.Match[str]) -> str:
+    """Keep the captured prefix (``Bearer ``, ``token=``) and redact what follows it."""
+    return "".join(g or "" for g in match.groups()) + REDACTED
+
+
 def redact(text: str) -> str:
     for pattern in _PATTERNS:
-        if pattern.groups:
-            text = pattern.sub(lambda m: m.group(1) + (m.group(2) if m.lastindex and m.lastindex > 1 else "") + REDACTED, text)
-        else:
-            text = pattern.sub(REDACTED, text)
+        text = pattern.sub(_keep_groups if pattern.groups else REDACTED, text)
     return text
 
 

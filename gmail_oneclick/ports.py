@@ -66,7 +66,9 @@ class UpstreamMisconfigured(UpstreamError):
 
 
 class GoogleAccounts(Protocol):
-    def authorization_url(self, *, state: str, code_challenge: str, login_hint: str | None) -> str:
+    def authorization_url(
+        self, *, state: str, code_challenge: str, login_hint: str | None
+    ) -> str:
         """The consent URL with both scopes, offline access, prompt=consent and PKCE S256."""
         ...
 
@@ -79,7 +81,7 @@ class GoogleAccounts(Protocol):
         ...
 
     def revoke(self, token: str) -> bool:
-        """True when revoked or already dead; raises TransientUpstream on failure to reach Google."""
+        """True when revoked or already dead. Raises TransientUpstream when Google is unreachable."""
         ...
 
     def userinfo(self, access_token: str) -> GoogleIdentity: ...

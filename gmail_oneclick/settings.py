@@ -54,8 +54,9 @@ class Var:
 
 # The one auditable map. Order here is the order of config/env.example.
 VARIABLES: tuple[Var, ...] = (
-    Var("database_url", str, "", help="SQLAlchemy URL; empty means a SQLite file in the instance folder"),
-    Var("encryption_keys", str, "", secret=True, help="keyring: KEYID:BASE64URL(32 bytes),... first is primary"),
+    Var("database_url", str, "", help="SQLAlchemy URL; empty: SQLite file in the instance folder"),
+    Var("encryption_keys", str, "", secret=True,
+        help="keyring KEYID:BASE64URL(32 bytes),...; first is primary"),
     Var("public_url", str, "http://127.0.0.1:8000", help="external base URL of the service"),
     Var("google_client_id", str, "", help="OAuth client id"),
     Var("google_client_secret", str, "", secret=True, help="OAuth client secret"),
@@ -70,7 +71,7 @@ VARIABLES: tuple[Var, ...] = (
     Var("check_interval", int, 21600, help="seconds between two verifications of one connection"),
     Var("registration", str, "closed", help="closed | open"),
     Var("connect_ttl", int, 900, help="seconds a connect link stays usable"),
-    Var("instance_path", str, "instance", help="folder for the default SQLite file and sandbox keyring"),
+    Var("instance_path", str, "instance", help="folder of the default SQLite file"),
     Var("log_level", str, "INFO", help="DEBUG | INFO | WARNING | ERROR"),
     Var("web_workers", int, 2, help="gunicorn worker processes"),
     Var("web_threads", int, 8, help="gunicorn threads per worker"),
@@ -232,6 +233,6 @@ def env_example() -> str:
         note = f"  (secret) {var.help}" if var.secret else f"  {var.help}" if var.help else ""
         lines.append(f"#{note}".rstrip() if note else "#")
         lines.append(f"{var.env}=")
-    lines.append("# path of a TOML file with the same settings in lower case under [gmail_oneclick]")
+    lines.append("# a TOML file with these settings in lower case under [gmail_oneclick]")
     lines.append(f"{PREFIX}CONFIG=")
     return "\n".join(lines) + "\n"

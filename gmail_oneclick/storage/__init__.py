@@ -23,6 +23,9 @@ from .outbox import OutboxRepository
 from .risc import RiscRepository
 from .sites import SiteRepository
 
+_REPOSITORIES = ("sites", "connections", "consent", "audit", "outbox", "idempotency", "risc",
+                 "tokens")
+
 
 class UnitOfWork:
     """One database transaction and the repositories that share it."""
@@ -48,8 +51,7 @@ class UnitOfWork:
         finally:
             self._conn.close()
             self._conn = None
-            for name in ("sites", "connections", "consent", "audit", "outbox", "idempotency",
-                         "risc", "tokens"):
+            for name in _REPOSITORIES:
                 self.__dict__.pop(name, None)
 
     @property
@@ -59,7 +61,7 @@ class UnitOfWork:
         return self._conn
 
     def commit(self) -> None:
-        """Commit; after a purge also checkpoint SQLite's WAL so no deleted secret survives there."""
+        """Commit; after a purge also checkpoint SQLite's WAL so no deleted secret stays there."""
         self.conn.commit()
         self.conn.begin()
         if self._purged:

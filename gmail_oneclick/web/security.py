@@ -15,7 +15,8 @@ def _headers(response: Response) -> Response:
 
     settings = container().settings
     # Forms POST to ourselves; the consent form's answer is a redirect to Google's origin.
-    response.headers.setdefault("Content-Security-Policy", CSP.format(extra=_origin(settings.google_auth_uri)))
+    csp = CSP.format(extra=_origin(settings.google_auth_uri))
+    response.headers.setdefault("Content-Security-Policy", csp)
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Frame-Options"] = "DENY"
