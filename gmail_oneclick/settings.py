@@ -236,3 +236,7 @@ def env_example() -> str:
     lines.append("# a TOML file with these settings in lower case under [gmail_oneclick]")
     lines.append(f"{PREFIX}CONFIG=")
     return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # regenerate config/env.example
+    print(env_example(), end="")
