@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 bp = Blueprint("sandbox_accounts", __name__)
 
 CHALLENGE = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")
+PENDING_LIFETIME = timedelta(minutes=30)  # a person may dawdle on the consent page
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 SCOPE_LABELS = {
     GMAIL_SEND: "Send email on your behalf",
@@ -126,7 +127,7 @@ def _validate(state: SandboxState, args: Any) -> PendingRequest:
         code_challenge=challenge,
         offline=args.get("access_type") == "offline",
         login_hint=args.get("login_hint"),
-        expires_at=state.now() + timedelta(seconds=state.code_lifetime),
+        expires_at=state.now() + PENDING_LIFETIME,
     )
 
 

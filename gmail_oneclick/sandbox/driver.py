@@ -36,8 +36,11 @@ class _FormParser(HTMLParser):
         self.action: str | None = None
         self.inputs: list[dict[str, str]] = []
         self.text: list[str] = []
+        self._skip = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("style", "script", "title"):
+            self._skip += 1
         fields = {key: value or "" for key, value in attrs}
         if tag == "form" and self.action is None:
             self.action = fields.get("action", "")
@@ -45,8 +48,12 @@ class _FormParser(HTMLParser):
             fields.setdefault("type", "submit" if tag == "button" else "text")
             self.inputs.append(fields)
 
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("style", "script", "title"):
+            self._skip = max(0, self._skip - 1)
+
     def handle_data(self, data: str) -> None:
-        if data.strip():
+        if data.strip() and not self._skip:
             self.text.append(data.strip())
 
 

@@ -33,7 +33,8 @@ class SandboxServer:
             if state.base_url is None:
                 state.base_url = self.url
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="google-sandbox", daemon=True
+            # A short poll interval keeps stop() (and so each test's teardown) quick.
+            target=self._server.serve_forever, args=(0.05,), name="google-sandbox", daemon=True
         )
         self._thread.start()
 

@@ -44,7 +44,7 @@ class SandboxState(TokenMixin, RiscMixin):
     ) -> None:
         self.lock = threading.RLock()
         self.client_id = client_id
-        self.client_secret = client_secret or "sandbox-secret-" + secrets.token_urlsafe(24)
+        self.client_secret = client_secret or "GOCSPX-sandbox-" + secrets.token_urlsafe(24)
         self.base_url: str | None = None
         self.redirect_uris: set[str] = set()
         self.accounts: list[Account] = []
