@@ -180,12 +180,13 @@ def kek_ids_in_use(conn: Connection) -> set[str]:
     return set(conn.execute(query).scalars())
 
 
+_BUSY_TIMEOUT_MS = 10000
 _SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     # Deleted cells and freed pages are zeroed, so purged secrets leave no bytes behind.
     "PRAGMA secure_delete=ON",
     "PRAGMA foreign_keys=ON",
-    "PRAGMA busy_timeout=10000",
+    f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}",
     "PRAGMA synchronous=NORMAL",
 )
 
@@ -237,28 +238,33 @@ def make_engine(url: str, **kw: Any) -> Engine:
     return create_engine(parsed, **kw)
 
 
-def checkpoint(engine: Engine, attempts: int = 5, delay: float = 0.2) -> bool:
+def checkpoint(engine: Engine, attempts: int = 3, busy_ms: int = 2000) -> bool:
     """Fold the SQLite write-ahead log into the database file and truncate it.
 
-    Call after a purge commits: until then the WAL still holds the deleted bytes.
-    Returns True when the WAL is empty afterwards (always True off SQLite), False when
-    readers kept it busy through every attempt.
+    Call after a purge commits, and while no transaction is open on this engine (not even
+    the caller's own): until then the WAL still holds the deleted bytes, and TRUNCATE
+    waits for every writer to finish. Returns True when the WAL is empty afterwards
+    (always True off SQLite), False when writers or readers kept it busy every attempt.
     """
     if engine.dialect.name != "sqlite":
         return True
     for attempt in range(attempts):
         raw = engine.raw_connection()
         try:
-            # Outside SQLAlchemy's transaction handling: the pragma must not run inside
-            # the BEGIN IMMEDIATE that a Connection would start.
-            cursor = raw.driver_connection.execute(  # type: ignore[union-attr]
-                "PRAGMA wal_checkpoint(TRUNCATE)"
-            )
-            busy = cursor.fetchone()[0]
+            # On the DB-API connection, outside SQLAlchemy's transaction handling: the
+            # pragma must not run inside the BEGIN IMMEDIATE a Connection would start.
+            dbapi: Any = raw.driver_connection
+            # A shorter wait than the usual busy_timeout: a caller that forgot to end its
+            # own transaction would otherwise stall for attempts x 10 s.
+            dbapi.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
+            try:
+                busy = dbapi.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            finally:
+                dbapi.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
         finally:
             raw.close()
         if not busy:
             return True
-        time.sleep(delay * (attempt + 1))
+        time.sleep(0.05 * (attempt + 1))
     log.warning("wal checkpoint stayed busy after %d attempts", attempts)
     return False

@@ -1,0 +1,163 @@
+"""Key rotation on SQLite and PostgreSQL: re-wrap DEKs, re-MAC prefixes, resumable."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from token_store import (
+    KeyringError,
+    RotationResult,
+    SqlTokenStore,
+    refresh_token_hash,
+    rotate_keys,
+)
+from token_store.sql import data_keys, secrets_table, token_ids
+
+OWNERS = [f"connection:conn_{i:02d}" for i in range(5)]
+
+
+def token_of(owner: str) -> str:
+    # Distinct within the first 16 characters, as real tokens are.
+    return f"1//0{owner[-2:]}gRefresh-{owner}-token-material"
+
+
+def seed(engine, keyring, owners=OWNERS):
+    with engine.begin() as conn:
+        store = SqlTokenStore(conn, keyring)
+        for owner in owners:
+            store.put(owner, "refresh_token", token_of(owner).encode())
+            store.put(owner, "access_token", f"ya29.{owner}".encode())
+            store.index_refresh_token(owner, token_of(owner))
+
+
+def assert_all_readable(engine, keyring, owners=OWNERS):
+    with engine.connect() as conn:
+        store = SqlTokenStore(conn, keyring)
+        for owner in owners:
+            token = token_of(owner)
+            assert store.get(owner, "refresh_token") == token.encode()
+            assert store.get(owner, "access_token") == f"ya29.{owner}".encode()
+            assert store.owners_by_token_hash(refresh_token_hash(token)) == [owner]
+            assert store.owners_by_token_prefix(token[:16]) == [owner]
+
+
+def kek_ids_by_owner(engine):
+    with engine.connect() as conn:
+        deks = dict(conn.execute(select(data_keys.c.owner, data_keys.c.kek_id)).all())
+        macs = dict(conn.execute(select(token_ids.c.owner, token_ids.c.mac_kek_id)).all())
+    return deks, macs
+
+
+def raw_rows(engine):
+    with engine.connect() as conn:
+        queries = (
+            select(data_keys.c.owner, data_keys.c.wrapped_key),
+            select(secrets_table.c.owner, secrets_table.c.purpose, secrets_table.c.ciphertext),
+            select(token_ids),
+        )
+        return tuple(sorted(map(tuple, conn.execute(query))) for query in queries)
+
+
+def test_rotation_moves_everything_to_the_new_primary_so_the_old_key_can_go(
+    sql_engine, keyring, rotated_keyring, k2_only
+):
+    seed(sql_engine, keyring)
+    result = rotate_keys(sql_engine, rotated_keyring)
+    assert result == RotationResult(rewrapped=5, already_current=0)
+    deks, macs = kek_ids_by_owner(sql_engine)
+    assert set(deks.values()) == {"k2"} and set(macs.values()) == {"k2"}
+    with sql_engine.connect() as conn:
+        assert SqlTokenStore(conn, k2_only).key_ids_in_use() == {"k2"}
+    assert_all_readable(sql_engine, k2_only)
+
+
+def test_rotation_rewraps_keys_without_reencrypting_secrets(sql_engine, keyring, rotated_keyring):
+    seed(sql_engine, keyring)
+    wrapped_before, secrets_before, _ = raw_rows(sql_engine)
+    rotate_keys(sql_engine, rotated_keyring)
+    wrapped_after, secrets_after, _ = raw_rows(sql_engine)
+    assert secrets_after == secrets_before
+    assert all(a != b for a, b in zip(wrapped_after, wrapped_before, strict=True))
+
+
+def test_rerunning_a_finished_rotation_changes_nothing(sql_engine, keyring, rotated_keyring):
+    seed(sql_engine, keyring)
+    rotate_keys(sql_engine, rotated_keyring)
+    before = raw_rows(sql_engine)
+    assert rotate_keys(sql_engine, rotated_keyring) == RotationResult(0, 5)
+    assert raw_rows(sql_engine) == before
+
+
+def test_an_interrupted_rotation_stays_readable_and_a_rerun_finishes_it(
+    sql_engine, keyring, rotated_keyring, k2_only
+):
+    seed(sql_engine, keyring)
+    progress: list[RotationResult] = []
+
+    def crash_after_first_batch(result: RotationResult) -> None:
+        progress.append(result)
+        raise RuntimeError("power cut")
+
+    with pytest.raises(RuntimeError, match="power cut"):
+        rotate_keys(sql_engine, rotated_keyring, batch_size=2, on_batch=crash_after_first_batch)
+    assert progress == [RotationResult(rewrapped=2, already_current=0)]
+    deks, _ = kek_ids_by_owner(sql_engine)
+    assert sorted(deks.values()) == ["k1", "k1", "k1", "k2", "k2"]
+    assert_all_readable(sql_engine, rotated_keyring)
+
+    assert rotate_keys(sql_engine, rotated_keyring, batch_size=2) == RotationResult(3, 2)
+    assert_all_readable(sql_engine, k2_only)
+
+
+def test_an_exception_inside_a_batch_rolls_that_batch_back(
+    sql_engine, keyring, rotated_keyring, monkeypatch
+):
+    seed(sql_engine, keyring)
+    from token_store import envelope
+
+    real_wrap = envelope.wrap_data_key
+    calls = {"n": 0}
+
+    def failing_wrap(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 4:  # second row of the second batch
+            raise RuntimeError("crash mid-batch")
+        return real_wrap(*args, **kwargs)
+
+    monkeypatch.setattr(envelope, "wrap_data_key", failing_wrap)
+    with pytest.raises(RuntimeError, match="crash mid-batch"):
+        rotate_keys(sql_engine, rotated_keyring, batch_size=2)
+    monkeypatch.setattr(envelope, "wrap_data_key", real_wrap)
+    deks, _ = kek_ids_by_owner(sql_engine)
+    assert sorted(deks.values()) == ["k1", "k1", "k1", "k2", "k2"]
+    assert_all_readable(sql_engine, rotated_keyring)
+    assert rotate_keys(sql_engine, rotated_keyring, batch_size=2) == RotationResult(3, 2)
+
+
+def test_rotation_refuses_to_start_when_stored_data_needs_a_missing_key(
+    sql_engine, keyring, k2_only
+):
+    seed(sql_engine, keyring)
+    before = raw_rows(sql_engine)
+    with pytest.raises(KeyringError, match="key id 'k1' is used by stored data but missing"):
+        rotate_keys(sql_engine, k2_only)
+    assert raw_rows(sql_engine) == before
+
+
+def test_data_keys_made_after_the_new_primary_count_as_current(
+    sql_engine, keyring, rotated_keyring, k2_only
+):
+    seed(sql_engine, keyring, OWNERS[:3])
+    seed(sql_engine, rotated_keyring, OWNERS[3:])
+    assert rotate_keys(sql_engine, rotated_keyring, batch_size=1) == RotationResult(3, 2)
+    assert_all_readable(sql_engine, k2_only)
+
+
+def test_rotation_with_an_empty_database_does_nothing(sql_engine, rotated_keyring):
+    assert rotate_keys(sql_engine, rotated_keyring) == RotationResult(0, 0)
+
+
+def test_batch_size_must_be_positive(sql_engine, rotated_keyring):
+    with pytest.raises(ValueError, match="batch_size"):
+        rotate_keys(sql_engine, rotated_keyring, batch_size=0)
