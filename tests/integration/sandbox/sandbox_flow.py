@@ -5,11 +5,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
 
 from gmail_oneclick.sandbox import SandboxServer
 from gmail_oneclick.sandbox.driver import approve_consent
@@ -29,7 +32,7 @@ class Pkce:
         return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
-def auth_url(server: SandboxServer, pkce: Pkce, **overrides: str | None) -> str:
+def auth_url(server: SandboxServer | Any, pkce: Pkce, **overrides: str | None) -> str:
     """The authorization URL the service would build; an override of None drops a parameter."""
     params: dict[str, str | None] = {
         "client_id": server.state.client_id,
@@ -96,3 +99,29 @@ def connect(server: SandboxServer, email: str = "alice@example.com") -> dict[str
 
 def refresh(server: SandboxServer, refresh_token: str) -> requests.Response:
     return token_request(server, {"grant_type": "refresh_token", "refresh_token": refresh_token})
+
+
+class Receiver:
+    """A RISC receiver on loopback that records what it is pushed and answers ``status``."""
+
+    def __init__(self, status: int = 202) -> None:
+        self.status = status
+        self.received: list[tuple[str, str]] = []
+        self._server = make_server("127.0.0.1", 0, self._app, threaded=True)
+        self.url = f"http://127.0.0.1:{self._server.server_port}/risc"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        )
+
+    def _app(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        request = Request(environ)
+        self.received.append((request.content_type or "", request.get_data(as_text=True)))
+        return Response(status=self.status)(environ, start_response)  # type: ignore[no-any-return]
+
+    def __enter__(self) -> Receiver:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from types import SimpleNamespace
 
 import pytest
 import requests
@@ -135,7 +136,8 @@ def test_pages_carry_the_banner_and_links(google: SandboxServer) -> None:
 
 def test_mounted_under_a_prefix_links_and_forms_keep_the_prefix() -> None:
     state = SandboxState()
-    outer = DispatcherMiddleware(Response("service", 404), {"/_sandbox/google": create_sandbox_app(state)})
+    mounts = {"/_sandbox/google": create_sandbox_app(state)}
+    outer = DispatcherMiddleware(Response("service", 404), mounts)
     server = make_server("127.0.0.1", 0, outer, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -144,9 +146,8 @@ def test_mounted_under_a_prefix_links_and_forms_keep_the_prefix() -> None:
         home = requests.get(base + "/").text
         assert 'href="/_sandbox/google/myaccount/permissions"' in home
         pkce = Pkce()
-        fake = SandboxServer.__new__(SandboxServer)
-        fake.url, fake.state = base, state
-        callback = approve_consent(requests.Session(), auth_url(fake, pkce), "alice@example.com")
+        mounted = SimpleNamespace(url=base, state=state)
+        callback = approve_consent(requests.Session(), auth_url(mounted, pkce), "alice@example.com")
         assert "code" in query_of(callback)
         assert state.base_url == base  # learnt from the first request: the issuer of its tokens
     finally:
