@@ -126,6 +126,7 @@ def _validate(state: SandboxState, args: Any) -> PendingRequest:
         state=args.get("state"),
         code_challenge=challenge,
         offline=args.get("access_type") == "offline",
+        prompt_consent="consent" in args.get("prompt", "").split(),
         login_hint=args.get("login_hint"),
         expires_at=state.now() + PENDING_LIFETIME,
     )

@@ -93,6 +93,7 @@ class AuthCode:
     scopes: frozenset[str]
     code_challenge: str
     offline: bool
+    prompt_consent: bool
     expires_at: datetime
 
 
@@ -106,6 +107,7 @@ class PendingRequest:
     state: str | None
     code_challenge: str
     offline: bool
+    prompt_consent: bool
     login_hint: str | None
     expires_at: datetime
 

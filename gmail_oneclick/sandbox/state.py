@@ -148,6 +148,7 @@ class SandboxState(TokenMixin, RiscMixin):
                 scopes=scopes,
                 code_challenge=pending.code_challenge,
                 offline=pending.offline,
+                prompt_consent=pending.prompt_consent,
                 expires_at=self.now() + timedelta(seconds=self.code_lifetime),
             )
         return code

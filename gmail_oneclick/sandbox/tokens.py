@@ -1,9 +1,9 @@
 """The token side of the sandbox state: code exchange, refresh, revoke and grant bookkeeping.
 
 Google's rules, kept here: all refresh tokens of one account for one client belong to one grant;
-revoking any token (or the user's "Remove access") ends that whole grant; each consenting exchange
-with ``access_type=offline`` mints another refresh token, and past ``max_refresh_tokens`` the
-oldest one dies silently.
+revoking any token (or the user's "Remove access") ends that whole grant; each exchange after
+``access_type=offline&prompt=consent`` mints another refresh token, and past
+``max_refresh_tokens`` the oldest one dies silently.
 """
 
 from __future__ import annotations
@@ -92,7 +92,9 @@ class TokenMixin:
             grant = self._live_grant(found.account, client_id)
             grant.scopes |= found.scopes
             body = self._mint_access(grant, found.scopes)
-            if found.offline:
+            # Google hands out a refresh token on the first offline consent, and again only
+            # when prompt=consent forces the consent screen.
+            if found.offline and (found.prompt_consent or not grant.live_refresh_tokens()):
                 body["refresh_token"] = self._mint_refresh(grant, found.scopes)
         return Issued(body, found.account, found.scopes)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import jwt
 import pytest
@@ -10,14 +11,18 @@ import requests
 from sandbox_flow import (
     GMAIL_SEND,
     USERINFO_EMAIL,
+    Pkce,
+    auth_url,
     connect,
     consent,
     exchange,
+    query_of,
     refresh,
     token_request,
 )
 
 from gmail_oneclick.sandbox import SandboxServer
+from gmail_oneclick.sandbox.driver import approve_consent
 
 DEAD = {"error": "invalid_grant", "error_description": "Token has been expired or revoked."}
 
@@ -38,16 +43,28 @@ def test_code_exchange_returns_google_shaped_tokens(google: SandboxServer) -> No
     )
 
 
-def test_online_access_gets_no_refresh_token(google: SandboxServer) -> None:
-    from sandbox_flow import Pkce, auth_url, query_of
-
-    from gmail_oneclick.sandbox.driver import approve_consent
-
+def exchange_after(google: SandboxServer, **overrides: str | None) -> dict[str, Any]:
     pkce = Pkce()
-    url = auth_url(google, pkce, access_type=None)
+    url = auth_url(google, pkce, **overrides)
     query = query_of(approve_consent(requests.Session(), url, "alice@example.com"))
-    body = exchange(google, query["code"], pkce.verifier).json()
+    body: dict[str, Any] = exchange(google, query["code"], pkce.verifier).json()
+    return body
+
+
+def test_online_access_gets_no_refresh_token(google: SandboxServer) -> None:
+    body = exchange_after(google, access_type=None)
     assert "access_token" in body and "refresh_token" not in body
+
+
+def test_refresh_token_only_on_first_offline_consent_or_with_prompt_consent(
+    google: SandboxServer,
+) -> None:
+    first = exchange_after(google, prompt=None)
+    again = exchange_after(google, prompt=None)
+    forced = exchange_after(google, prompt="consent")
+    assert "refresh_token" in first
+    assert "refresh_token" not in again
+    assert "refresh_token" in forced
 
 
 @pytest.mark.parametrize(
