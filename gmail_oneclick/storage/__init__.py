@@ -63,10 +63,12 @@ class UnitOfWork:
     def commit(self) -> None:
         """Commit; after a purge also checkpoint SQLite's WAL so no deleted secret stays there."""
         self.conn.commit()
-        self.conn.begin()
         if self._purged:
             self._purged = False
+            # Before begin(): a WAL checkpoint cannot finish while any transaction is open,
+            # and on SQLite begin() takes the write lock at once (BEGIN IMMEDIATE).
             checkpoint(self.engine)
+        self.conn.begin()
 
     def mark_purged(self) -> None:
         """Called by whoever hard-deletes secrets, so commit() checkpoints the WAL."""
