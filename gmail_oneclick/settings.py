@@ -79,6 +79,9 @@ VARIABLES: tuple[Var, ...] = (
     Var("http_timeout", float, 10.0, help="seconds before an upstream call to Google times out"),
     Var("checker_concurrency", int, 4, help="connections the checker verifies at once"),
     Var("checker_batch", int, 500, help="most connections one checker sweep verifies"),
+    Var("gmail_upload_threshold", int, 4 * 1024 * 1024,
+        help="bytes above which a message goes through Gmail's upload endpoint"),
+    Var("gmail_send_attempts", int, 3, help="tries of one send on 5xx or timeout before giving up"),
 )
 
 
@@ -169,6 +172,8 @@ class Settings:
     http_timeout: float = 10.0
     checker_concurrency: int = 4
     checker_batch: int = 500
+    gmail_upload_threshold: int = 4 * 1024 * 1024
+    gmail_send_attempts: int = 3
 
     @property
     def redirect_uri(self) -> str:
