@@ -127,6 +127,7 @@ def build(
             client_id=settings.google_client_id, client_secret=settings.google_client_secret
         )
         sandbox_state.base_url = settings.public_url.rstrip("/") + SANDBOX_MOUNT
+        sandbox_state.register_redirect_uri(settings.redirect_uri)
     elif need_google and not (settings.google_client_id and settings.google_client_secret):
         raise SettingsError(
             f"{PREFIX}GOOGLE_CLIENT_ID and {PREFIX}GOOGLE_CLIENT_SECRET are required "
