@@ -1,8 +1,14 @@
-"""gunicorn settings taken from gmail-oneclick's settings (workers, threads, bind)."""
+"""gunicorn settings taken from gmail-oneclick's settings (workers, threads, bind).
+
+Metrics across workers: export ``PROMETHEUS_MULTIPROC_DIR`` (an empty directory, fresh per
+deployment, shared with the checker on the same host) before gunicorn starts; see
+gmail_oneclick/metrics.py.
+"""
 
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from gmail_oneclick.settings import load_settings
 
@@ -17,3 +23,12 @@ graceful_timeout = 30
 accesslog = None  # request lines can carry query strings; the app logs what is safe
 errorlog = "-"
 forwarded_allow_ips = "127.0.0.1"
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A worker died: drop its live-gauge files so /metrics stops counting it (prometheus_client
+    multiprocess mode). Its counters and histograms stay summed in, as they should."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
