@@ -1,0 +1,233 @@
+"""The OAuth callback (CONTRACT §5.2 to §5.4): state, code exchange, scope check, storage.
+
+No transaction stays open while Google is called: the state is claimed (and its verifier
+purged) in one unit of work, Google is asked, and the connection is written in another, all of
+it (tokens, audit record, webhook event) in that one transaction or not at all.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from gmail_oneclick.errors import InvalidRequest
+from gmail_oneclick.ids import new_id, same_secret, secret_hash
+from gmail_oneclick.model import GMAIL_SEND, REQUIRED_SCOPES, Connection, Status, connection_owner
+from gmail_oneclick.ports import Clock, GoogleAccounts, GoogleIdentity, TokenGrant, UpstreamError
+from gmail_oneclick.services import webhooks
+from gmail_oneclick.services.consent import (
+    START_AGAIN,
+    VERIFIER_PURPOSE,
+    looks_like_secret,
+    result_url,
+    state_owner,
+)
+
+if TYPE_CHECKING:
+    from gmail_oneclick.storage import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+class Result(StrEnum):
+    CONNECTED = "connected"
+    ERROR = "error"  # redirect back with a reason
+    SCOPE_MISSING = "scope_missing"  # explain, then link back with reason=scope_missing
+    UNVERIFIED = "unverified"  # explain, then link back with reason=upstream_error
+
+
+class StateRejected(InvalidRequest):
+    """The state is unknown, used, expired or from another browser: no trusted return URL."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(f"This sign-in {why}. {START_AGAIN}")
+
+
+@dataclass(frozen=True)
+class CallbackOutcome:
+    result: Result
+    redirect_url: str  # the site's return URL with gmail_oneclick=... (no secret in it)
+    site_name: str
+    connection_id: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    site_id: str
+    site_name: str
+    return_url: str
+    link_expired: bool
+    verifier: str
+
+    def __repr__(self) -> str:
+        return f"_Claimed(site_id={self.site_id!r})"
+
+
+def _claim_state(
+    uow_factory: Callable[[], UnitOfWork], clock: Clock, state: str, browser_id: str | None
+) -> _Claimed:
+    if not looks_like_secret(state):
+        raise StateRejected("link is not valid")
+    state_hash = secret_hash(state)
+    with uow_factory() as uow:
+        found = uow.consent.get_state(state_hash)
+        now = clock.now()
+        if found is None:
+            raise StateRejected("link is not valid or was already used")
+        if found.used_at is not None:
+            raise StateRejected("was already completed")
+        if found.expires_at <= now:
+            raise StateRejected("took too long and has expired")
+        # A foreign browser does not burn the state: the admin's own tab can still finish.
+        if not browser_id or not same_secret(found.browser_hash, secret_hash(browser_id)):
+            raise StateRejected("was started in another browser (finish it there)")
+        if not uow.consent.use_state(state_hash, now):
+            raise StateRejected("was already completed")
+        raw = uow.tokens.get(state_owner(state_hash), VERIFIER_PURPOSE)
+        uow.tokens.purge(state_owner(state_hash))
+        uow.mark_purged()
+        link = uow.consent.get_link(found.link_hash)
+        site = uow.sites.get(found.site_id)
+        uow.commit()
+    if raw is None or site is None:
+        raise StateRejected("link is not valid")
+    return _Claimed(
+        site_id=found.site_id,
+        site_name=site.name,
+        return_url=found.return_url,
+        link_expired=link is None or link.expires_at <= now,
+        verifier=raw.decode("ascii"),
+    )
+
+
+def finish_consent(
+    uow_factory: Callable[[], UnitOfWork],
+    clock: Clock,
+    google: GoogleAccounts,
+    *,
+    state: str | None,
+    browser_id: str | None,
+    code: str | None,
+    error: str | None,
+    check_interval: int,
+) -> CallbackOutcome:
+    """Complete the consent that ``state`` started. Raises StateRejected (a 400 page, since the
+    return URL cannot be trusted); every other failure is an outcome pointing back at the site."""
+    claimed = _claim_state(uow_factory, clock, state or "", browser_id)
+
+    def outcome(result: Result, reason: str | None = None, cid: str | None = None
+                ) -> CallbackOutcome:
+        params = {"gmail_oneclick": "connected", "connection_id": cid} if cid else {
+            "gmail_oneclick": "error", "reason": reason}
+        return CallbackOutcome(
+            result, result_url(claimed.return_url, **params), claimed.site_name, cid, reason
+        )
+
+    if error or not code:
+        reason = "access_denied" if error == "access_denied" else "upstream_error"
+        log.info("consent ended without a code", extra={"site_id": claimed.site_id,
+                                                         "reason": reason})
+        return outcome(Result.ERROR, reason)
+    try:
+        grant = google.exchange_code(code=code, code_verifier=claimed.verifier)
+    except UpstreamError as exc:
+        reason = "expired" if claimed.link_expired else "upstream_error"
+        log.warning("code exchange failed", extra={"site_id": claimed.site_id, "reason": reason,
+                                                   "exc_type": type(exc).__name__})
+        return outcome(Result.ERROR, reason)
+    identity = _identity(google, grant)
+    if not grant.scopes >= REQUIRED_SCOPES:
+        log.info("consent without every scope", extra={
+            "site_id": claimed.site_id, "gmail_send": GMAIL_SEND in grant.scopes})
+        _drop_grant(uow_factory, google, grant, identity)
+        return outcome(Result.SCOPE_MISSING, "scope_missing")
+    if identity is None or grant.refresh_token is None:
+        _drop_grant(uow_factory, google, grant, identity)
+        return outcome(Result.ERROR, "upstream_error")
+    if not identity.email_verified or not identity.email:
+        _drop_grant(uow_factory, google, grant, identity)
+        return outcome(Result.UNVERIFIED, "upstream_error")
+    with uow_factory() as uow:
+        cid = _store_connection(uow, clock, claimed.site_id, identity, grant, check_interval)
+        uow.commit()
+    log.info("connection connected", extra={"site_id": claimed.site_id, "connection_id": cid})
+    return outcome(Result.CONNECTED, cid=cid)
+
+
+def _identity(google: GoogleAccounts, grant: TokenGrant) -> GoogleIdentity | None:
+    try:
+        return google.userinfo(grant.access_token)
+    except UpstreamError as exc:
+        log.warning("userinfo failed", extra={"exc_type": type(exc).__name__})
+        return None
+
+
+def _drop_grant(
+    uow_factory: Callable[[], UnitOfWork],
+    google: GoogleAccounts,
+    grant: TokenGrant,
+    identity: GoogleIdentity | None,
+) -> None:
+    """Revoke a grant we will not keep, unless a live connection of the same Google account
+    shares it (revoking any token ends the account's whole grant for our client)."""
+    if identity is None:
+        log.warning("unused grant not revoked: its Google account is unknown")
+        return
+    with uow_factory() as uow:
+        shared = uow.connections.count_live_sharing_grant(identity.sub, excluding="")
+    if shared:
+        log.info("unused grant not revoked: the account has live connections",
+                 extra={"count": shared})
+        return
+    try:
+        google.revoke(grant.refresh_token or grant.access_token)
+    except UpstreamError as exc:
+        log.warning("revoking an unused grant failed", extra={"exc_type": type(exc).__name__})
+
+
+def _store_connection(
+    uow: UnitOfWork,
+    clock: Clock,
+    site_id: str,
+    identity: GoogleIdentity,
+    grant: TokenGrant,
+    check_interval: int,
+) -> str:
+    """Insert the connection, or update the site's connection of the same Google account
+    (same id, new tokens, no revoke: the old refresh token belongs to the same grant)."""
+    assert grant.refresh_token is not None
+    now = clock.now()
+    existing = uow.connections.find_by_site_and_sub(site_id, identity.sub)
+    next_check = now + timedelta(seconds=check_interval)
+    if existing is not None:
+        cid = existing.id
+        uow.connections.update(
+            cid, email=identity.email, status=Status.CONNECTED, scopes=grant.scopes,
+            revoked_at=None, revocation_reason=None, updated_at=now, last_verified_at=now,
+            access_token_expires_at=grant.expires_at, next_check_at=next_check,
+            lease_owner=None, lease_until=None,
+        )
+    else:
+        cid = new_id("conn")
+        uow.connections.add(Connection(
+            id=cid, site_id=site_id, google_sub=identity.sub, email=identity.email,
+            status=Status.CONNECTED, scopes=grant.scopes, created_at=now, last_verified_at=now,
+            revoked_at=None, revocation_reason=None, access_token_expires_at=grant.expires_at,
+            next_check_at=next_check,
+        ))
+    owner = connection_owner(cid)
+    uow.tokens.put(owner, "refresh_token", grant.refresh_token.encode("utf-8"))
+    uow.tokens.put(owner, "access_token", grant.access_token.encode("utf-8"))
+    uow.tokens.index_refresh_token(owner, grant.refresh_token)
+    uow.audit.record(
+        "connection:connected", now, site_id=site_id, connection_id=cid,
+        outcome="reconnected" if existing is not None else "new", scopes=sorted(grant.scopes),
+    )
+    webhooks.enqueue_event(uow, clock, site_id=site_id, type_=webhooks.CONNECTED,
+                           connection_id=cid, email=identity.email)
+    return cid
