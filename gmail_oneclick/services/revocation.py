@@ -1,15 +1,46 @@
-"""The one purge path every revocation trigger uses. (Extended by the revocation issue.)"""
+"""Revocation: the one purge path every trigger uses, and the triggers that are ours.
+
+Triggers (CONTRACT §6): ``invalid_grant`` on a refresh (services.tokens calls purge_connection),
+Cross-Account Protection (RISC) security events, the site's DELETE (disconnect) and privacy
+forget (services.privacy). The checker verifies connections through verify_connection.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
-from gmail_oneclick.model import RevocationReason, connection_owner
-from gmail_oneclick.ports import Clock
+from gmail_oneclick.errors import NotFound
+from gmail_oneclick.model import Connection, RevocationReason, Status, connection_owner
+from gmail_oneclick.ports import Clock, GoogleAccounts, UpstreamError
 from gmail_oneclick.services import webhooks
 
 if TYPE_CHECKING:
     from gmail_oneclick.storage import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+OAUTH_EVENTS = "https://schemas.openid.net/secevent/oauth/event-type/"
+RISC_EVENTS = "https://schemas.openid.net/secevent/risc/event-type/"
+TOKENS_REVOKED = OAUTH_EVENTS + "tokens-revoked"
+TOKEN_REVOKED = OAUTH_EVENTS + "token-revoked"
+ACCOUNT_DISABLED = RISC_EVENTS + "account-disabled"
+SESSIONS_REVOKED = RISC_EVENTS + "sessions-revoked"
+CREDENTIAL_CHANGE_REQUIRED = RISC_EVENTS + "account-credential-change-required"
+VERIFICATION = RISC_EVENTS + "verification"
+
+PURGING_EVENTS = {
+    TOKENS_REVOKED: RevocationReason.RISC_TOKENS_REVOKED,
+    TOKEN_REVOKED: RevocationReason.RISC_TOKEN_REVOKED,
+    ACCOUNT_DISABLED: RevocationReason.RISC_ACCOUNT_DISABLED,
+}
+VERIFYING_EVENTS = frozenset({SESSIONS_REVOKED, CREDENTIAL_CHANGE_REQUIRED})
+
+UowFactory = Callable[[], "UnitOfWork"]
 
 
 def purge_connection(
@@ -19,6 +50,7 @@ def purge_connection(
     reason: RevocationReason,
     *,
     trigger: str,
+    email_in_webhook: bool = True,
 ) -> bool:
     """Hard-delete a connection's secrets and mark it ``reconnect_required`` with ``reason``,
     queueing the audit record and the ``connection.revoked`` webhook in the same transaction.
@@ -40,6 +72,172 @@ def purge_connection(
         )
         webhooks.enqueue_event(
             uow, clock, site_id=connection.site_id, type_=webhooks.REVOKED,
-            connection_id=connection_id, email=connection.email, reason=reason.value,
+            connection_id=connection_id,
+            email=connection.email if email_in_webhook else None, reason=reason.value,
         )
     return changed
+
+
+def revocable_token(uow: UnitOfWork, connection_id: str) -> str | None:
+    """The token to send to Google's revoke endpoint (refresh token, else access token)."""
+    owner = connection_owner(connection_id)
+    raw = uow.tokens.get(owner, "refresh_token") or uow.tokens.get(owner, "access_token")
+    return raw.decode("utf-8") if raw else None
+
+
+def revoke_quietly(google: GoogleAccounts, token: str, *, connection_id: str) -> bool:
+    """Revoke at Google; a failure is logged and reported as False, never raised: the local
+    purge must happen whatever Google answers."""
+    try:
+        return google.revoke(token)
+    except UpstreamError as exc:
+        log.warning("revoke at Google failed; purging locally anyway",
+                    extra={"connection_id": connection_id, "error": type(exc).__name__})
+        return False
+
+
+def disconnect(
+    uow_factory: UowFactory, google: GoogleAccounts, clock: Clock, *, site_id: str,
+    connection_id: str,
+) -> bool:
+    """The site's DELETE: revoke at Google unless another live connection shares the Google
+    account's grant (revoking any token ends the whole grant), then purge.
+
+    Returns True when Google confirmed the revocation. Raises NotFound for another site's or
+    an unknown connection.
+    """
+    with uow_factory() as uow:
+        connection = uow.connections.get_for_site(site_id, connection_id)
+        if connection is None:
+            raise NotFound("no such connection")
+        token = revocable_token(uow, connection_id)
+        shared = bool(connection.google_sub) and uow.connections.count_live_sharing_grant(
+            connection.google_sub or "", excluding=connection_id) > 0
+    # Outside any transaction: a slow Google must not hold database locks.
+    revoked = False
+    if token and not shared:
+        revoked = revoke_quietly(google, token, connection_id=connection_id)
+    with uow_factory() as uow:
+        purge_connection(uow, clock, connection_id, RevocationReason.DISCONNECTED,
+                         trigger="delete")
+        uow.commit()
+    log.info("connection disconnected", extra={"connection_id": connection_id,
+                                                 "revoked_at_google": revoked, "shared": shared})
+    return revoked
+
+
+# ---- Cross-Account Protection (RISC) --------------------------------------------------------
+
+
+@dataclass
+class SecurityEventResult:
+    duplicate: bool = False
+    event_types: list[str] = field(default_factory=list)
+    purged: list[str] = field(default_factory=list)
+    to_verify: list[str] = field(default_factory=list)
+
+
+def _connections_for_subject(uow: UnitOfWork, subject: Any) -> list[Connection]:
+    if not isinstance(subject, dict):
+        return []
+    kind = subject.get("subject_type")
+    if kind == "iss-sub" and isinstance(subject.get("sub"), str):
+        return uow.connections.list_by_sub(subject["sub"])
+    if kind == "email" and isinstance(subject.get("email"), str):
+        return uow.connections.list_by_email(subject["email"])
+    if kind == "oauth_token" and isinstance(subject.get("token"), str):
+        alg = subject.get("token_identifier_alg")
+        if alg == "prefix":
+            owners = uow.tokens.owners_by_token_prefix(subject["token"])
+        elif alg == "hash_base64_sha512_sha512":
+            owners = uow.tokens.owners_by_token_hash(subject["token"])
+        else:
+            return []
+        ids = [o.split(":", 1)[1] for o in owners if o.startswith("connection:")]
+        found = [uow.connections.get(i) for i in ids]
+        return [c for c in found if c is not None]
+    return []
+
+
+def handle_security_event(
+    uow: UnitOfWork, clock: Clock, claims: dict[str, Any]
+) -> SecurityEventResult:
+    """Act on a verified Security Event Token's claims in the caller's transaction.
+
+    A ``jti`` seen before is a replay: nothing happens again (``duplicate``). Purging events
+    purge here; sessions-revoked and credential-change-required schedule the account's
+    connections for an immediate check (durable) and return them in ``to_verify`` so the
+    caller can verify them at once after committing. The caller commits.
+    """
+    events: dict[str, Any] = claims["events"]
+    result = SecurityEventResult(event_types=sorted(events))
+    now = clock.now()
+    if not uow.risc.remember(str(claims["jti"]), result.event_types, now):
+        result.duplicate = True
+        return result
+    for event_type, body in events.items():
+        subject = body.get("subject") if isinstance(body, dict) else None
+        subject = subject or claims.get("sub_id")
+        connections = _connections_for_subject(uow, subject)
+        if event_type in PURGING_EVENTS:
+            for c in connections:
+                if purge_connection(uow, clock, c.id, PURGING_EVENTS[event_type],
+                                    trigger="risc"):
+                    result.purged.append(c.id)
+        elif event_type in VERIFYING_EVENTS:
+            for c in connections:
+                if c.status is Status.CONNECTED and uow.connections.schedule_check(c.id, now):
+                    result.to_verify.append(c.id)
+    uow.audit.record("risc:received", now, event_types=[t.rsplit("/", 1)[-1]
+                                                        for t in result.event_types],
+                     count=len(result.purged) + len(result.to_verify))
+    return result
+
+
+# ---- verification (the checker, and RISC's verify-now events) -------------------------------
+
+CHECK_OK = "ok"
+CHECK_REVOKED = "revoked"
+CHECK_TRANSIENT = "transient"
+CHECK_ERROR = "error"
+RETRY_SECONDS = 300
+
+
+def next_check_after(interval: int, rng: Callable[[], float] = random.random) -> timedelta:
+    """Somewhere in the last fifth of ``interval``: spreads checks out, never later than it."""
+    return timedelta(seconds=interval * (0.8 + 0.2 * rng()))
+
+
+def verify_connection(
+    uow_factory: UowFactory, google: GoogleAccounts, clock: Clock, connection_id: str, *,
+    lease_owner: str, interval: int,
+) -> str:
+    """Force a refresh (which purges on ``invalid_grant``) and schedule the next check.
+
+    Returns CHECK_OK, CHECK_REVOKED, CHECK_TRANSIENT (postponed, nothing purged) or
+    CHECK_ERROR (our configuration or an unexpected failure; postponed too).
+    """
+    from gmail_oneclick.services import tokens
+
+    outcome = classify(tokens.refresh_connection(
+        uow_factory, google, clock, connection_id, lease_owner=lease_owner))
+    if outcome == CHECK_REVOKED:
+        return outcome
+    delay = next_check_after(interval) if outcome == CHECK_OK else timedelta(
+        seconds=RETRY_SECONDS * (0.5 + random.random()))  # noqa: S311 (jitter, not crypto)
+    with uow_factory() as uow:
+        uow.connections.schedule_check(connection_id, clock.now() + delay)
+        uow.commit()
+    return outcome
+
+
+def classify(outcome: Any) -> str:
+    """Map services.tokens' RefreshOutcome onto the checker's counters."""
+    name = str(getattr(outcome, "value", getattr(outcome, "name", outcome))).lower()
+    if name in {"refreshed", "ok", "verified"}:
+        return CHECK_OK
+    if name in {"revoked", "purged", "invalid_grant"}:
+        return CHECK_REVOKED
+    if name in {"transient", "busy", "leased", "upstream_unavailable"}:
+        return CHECK_TRANSIENT
+    return CHECK_ERROR

@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection as SqlConnection
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 
-from gmail_oneclick.db import connections
+from gmail_oneclick.db import audit_events, connect_links, connections
 from gmail_oneclick.model import Connection, Status, aware
 
 
@@ -141,3 +141,70 @@ class ConnectionRepository:
     def delete(self, connection_id: str) -> bool:
         result = self.conn.execute(delete(connections).where(connections.c.id == connection_id))
         return result.rowcount == 1
+
+    # ---- used by the revocation checker and privacy (additive, issue 5) -------------------
+
+    def claim_due_for_check(
+        self, now: datetime, *, limit: int, hold_until: datetime
+    ) -> list[str]:
+        """Ids of up to ``limit`` connected connections due for a check, oldest-verified first,
+        claimed by moving their ``next_check_at`` to ``hold_until``. The caller commits at once.
+
+        Claiming moves the schedule rather than taking the refresh lease, so the refresh itself
+        can still take its lease; ``SKIP LOCKED`` (PostgreSQL) and the compare-and-set keep two
+        checkers from claiming one connection.
+        """
+        t = connections.c
+        due = (t.status == Status.CONNECTED.value) & or_(
+            t.next_check_at.is_(None), t.next_check_at <= now
+        )
+        query = (
+            select(t.id).where(due)
+            .order_by(t.last_verified_at.asc().nulls_first(), t.created_at, t.id)
+            .limit(limit)
+        )
+        if self.conn.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        claimed: list[str] = []
+        for (connection_id,) in self.conn.execute(query).all():
+            won = self.conn.execute(
+                update(connections).where(t.id == connection_id, due)
+                .values(next_check_at=hold_until)
+            ).rowcount
+            if won == 1:
+                claimed.append(connection_id)
+        return claimed
+
+    def schedule_check(self, connection_id: str, at: datetime) -> bool:
+        """Set when the checker next verifies this connection (only while connected)."""
+        result = self.conn.execute(
+            update(connections)
+            .where(connections.c.id == connection_id,
+                   connections.c.status == Status.CONNECTED.value)
+            .values(next_check_at=at)
+        )
+        return result.rowcount == 1
+
+    def list_by_subs(self, subs: list[str]) -> list[Connection]:
+        if not subs:
+            return []
+        rows = self.conn.execute(select(connections).where(connections.c.google_sub.in_(subs)))
+        return [_connection(r) for r in rows]
+
+    def forget(self, connection_ids: list[str], email: str) -> int:
+        """Privacy forget: delete these connection rows, keep only ``type`` and the connection id
+        (with time and site) of their audit events, and drop connect links naming ``email``."""
+        if not connection_ids:
+            deleted = 0
+        else:
+            self.conn.execute(
+                update(audit_events).where(audit_events.c.connection_id.in_(connection_ids))
+                .values(data={})
+            )
+            deleted = self.conn.execute(
+                delete(connections).where(connections.c.id.in_(connection_ids))
+            ).rowcount
+        self.conn.execute(
+            delete(connect_links).where(func.lower(connect_links.c.login_hint) == email.lower())
+        )
+        return int(deleted)

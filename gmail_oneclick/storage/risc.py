@@ -1,10 +1,36 @@
-"""risc persistence. (Filled in by the issue that owns it.)"""
+"""Security Event Tokens already seen, by ``jti``: Google may push one event more than once."""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete
+from sqlalchemy.dialects import postgresql, sqlite
+
+from gmail_oneclick.db import risc_events
 
 
 class RiscRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+
+    def remember(self, jti: str, event_types: list[str], at: datetime) -> bool:
+        """Record ``jti``; False when it was already recorded (a replay: do nothing again).
+
+        ON CONFLICT DO NOTHING rather than catching IntegrityError, because on PostgreSQL a
+        failed INSERT would abort the caller's whole transaction.
+        """
+        values: dict[str, Any] = {"jti": jti, "received_at": at, "types": event_types}
+        statement: Any
+        if self.conn.dialect.name == "postgresql":
+            statement = postgresql.insert(risc_events).values(**values)
+        else:
+            statement = sqlite.insert(risc_events).values(**values)
+        result = self.conn.execute(statement.on_conflict_do_nothing(index_elements=["jti"]))
+        return result.rowcount == 1
+
+    def forget_before(self, cutoff: datetime) -> int:
+        """Drop old jti records (replays older than this are not expected)."""
+        result = self.conn.execute(delete(risc_events).where(risc_events.c.received_at < cutoff))
+        return int(result.rowcount)

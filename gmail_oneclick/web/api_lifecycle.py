@@ -1,7 +1,31 @@
-"""DELETE /v1/connections/<id> and its export. (Filled in by the revocation issue.)"""
+"""``DELETE /v1/connections/<id>`` and ``GET /v1/connections/<id>/export``."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, Response, jsonify
+
+from gmail_oneclick.services import privacy, revocation
+from gmail_oneclick.web import container
+from gmail_oneclick.web.auth import current_site
 
 bp = Blueprint("api_lifecycle", __name__)
+
+
+@bp.delete("/v1/connections/<connection_id>")
+def delete_connection(connection_id: str) -> Response:
+    """Revoke at Google (unless another site's connection shares the grant) and purge: 204."""
+    site = current_site()
+    c = container()
+    revocation.disconnect(c.uow, c.google, c.clock, site_id=site.id,
+                          connection_id=connection_id)
+    return Response(status=204)
+
+
+@bp.get("/v1/connections/<connection_id>/export")
+def export_connection(connection_id: str) -> Response:
+    site = current_site()
+    with container().uow() as uow:
+        document = privacy.export_connection(uow, site.id, connection_id)
+    response = jsonify(document)
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,95 @@
+"""Data-subject rights: export everything held about a Google account, and forget it.
+
+Exports never carry a secret or message content: a connection's public fields, its site and
+the tags and times of its audit events. Forget revokes at Google, purges, and deletes every
+record naming the account (email, Google ``sub``), keeping in the audit trail only connection
+ids with their event tags and times.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from gmail_oneclick.errors import NotFound
+from gmail_oneclick.model import Connection, RevocationReason, rfc3339
+from gmail_oneclick.ports import Clock, GoogleAccounts
+from gmail_oneclick.services.revocation import purge_connection, revocable_token, revoke_quietly
+
+if TYPE_CHECKING:
+    from gmail_oneclick.storage import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+def _export_connection(uow: UnitOfWork, connection: Connection) -> dict[str, Any]:
+    site = uow.sites.get(connection.site_id)
+    public = connection.to_public()
+    public.pop("email", None)  # named once, at the top of the export
+    public["site"] = (
+        {"id": site.id, "name": site.name, "origin": site.origins[0] if site.origins else None}
+        if site else {"id": connection.site_id, "name": None, "origin": None}
+    )
+    public["events"] = [
+        {"at": rfc3339(e["at"]), "type": e["type"]}
+        for e in uow.audit.for_connection(connection.id)
+    ]
+    return public
+
+
+def _account_connections(uow: UnitOfWork, email: str) -> list[Connection]:
+    """Connections with this email, and those of the same Google ids (the email may have
+    changed since another site connected)."""
+    by_email = uow.connections.list_by_email(email)
+    subs = sorted({c.google_sub for c in by_email if c.google_sub})
+    found = {c.id: c for c in by_email}
+    for c in uow.connections.list_by_subs(subs):
+        found.setdefault(c.id, c)
+    return sorted(found.values(), key=lambda c: (c.created_at, c.id))
+
+
+def export_connection(uow: UnitOfWork, site_id: str, connection_id: str) -> dict[str, Any]:
+    """The export of one of the site's connections. Raises NotFound."""
+    connection = uow.connections.get_for_site(site_id, connection_id)
+    if connection is None:
+        raise NotFound("no such connection")
+    return {"email": connection.email,
+            "connections": [_export_connection(uow, connection)]}
+
+
+def export_email(uow: UnitOfWork, email: str) -> dict[str, Any]:
+    """Everything held about the Google account with this email (empty for an unknown one)."""
+    email = email.strip()
+    connections = _account_connections(uow, email)
+    return {"email": email, "connections": [_export_connection(uow, c) for c in connections]}
+
+
+def forget_email(
+    uow_factory: Callable[[], UnitOfWork], google: GoogleAccounts, clock: Clock, email: str
+) -> int:
+    """Revoke at Google, purge, and delete every record naming the account. Returns how many
+    connections were forgotten (0 for an unknown email, which is not an error)."""
+    email = email.strip()
+    with uow_factory() as uow:
+        connections = _account_connections(uow, email)
+        tokens = [(c.id, revocable_token(uow, c.id)) for c in connections]
+    # Every token, not one per account: a token already dead (Google's 100-token limit)
+    # says nothing about the others. Failures never stop the local deletion.
+    for connection_id, token in tokens:
+        if token:
+            revoke_quietly(google, token, connection_id=connection_id)
+    ids = [c.id for c in connections]
+    now = clock.now()
+    with uow_factory() as uow:
+        for c in connections:
+            purge_connection(uow, clock, c.id, RevocationReason.FORGOTTEN,
+                             trigger="privacy_forget", email_in_webhook=False)
+        uow.outbox.scrub_email(ids)
+        uow.connections.forget(ids, email)
+        for c in connections:
+            uow.audit.record("connection:forgotten", now, site_id=c.site_id, connection_id=c.id)
+        uow.mark_purged()
+        uow.commit()
+    log.info("account forgotten", extra={"count": len(ids)})
+    return len(ids)

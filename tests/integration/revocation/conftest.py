@@ -1,0 +1,182 @@
+"""Fixtures for the revocation suite: real sandbox tokens stored the way consent stores them,
+a tiny webhook receiver on loopback, and a scan of the database for leftover secrets."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+import requests
+from sqlalchemy import MetaData, select
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from gmail_oneclick.model import REQUIRED_SCOPES, Connection, Status, connection_owner
+from gmail_oneclick.sandbox.driver import approve_consent
+
+REDIRECT_URI = "http://127.0.0.1:9/oauth2/callback"
+
+
+@dataclass
+class Linked:
+    id: str
+    site_id: str
+    email: str
+    sub: str
+    refresh_token: str
+    access_token: str
+
+
+def grant_tokens(sandbox: Any, email: str) -> dict[str, Any]:
+    """Consent in the sandbox (its real HTML form) and redeem the code at its /token."""
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    query = urlencode({
+        "client_id": sandbox.state.client_id, "redirect_uri": REDIRECT_URI,
+        "response_type": "code", "scope": " ".join(sorted(REQUIRED_SCOPES)),
+        "state": secrets.token_urlsafe(8), "access_type": "offline", "prompt": "consent",
+        "code_challenge": challenge.decode().rstrip("="), "code_challenge_method": "S256",
+        "login_hint": email,
+    })
+    with requests.Session() as session:
+        callback = approve_consent(session, f"{sandbox.url}/o/oauth2/v2/auth?{query}", email)
+    code = parse_qs(urlsplit(callback).query)["code"][0]
+    response = requests.post(f"{sandbox.url}/token", data={
+        "grant_type": "authorization_code", "code": code, "code_verifier": verifier,
+        "redirect_uri": REDIRECT_URI, "client_id": sandbox.state.client_id,
+        "client_secret": sandbox.state.client_secret,
+    }, timeout=10)
+    response.raise_for_status()
+    return dict(response.json())
+
+
+def link_account(container: Any, sandbox: Any, site_id: str, email: str) -> Linked:
+    """A connected connection holding real sandbox tokens, stored as consent stores them."""
+    from gmail_oneclick.ids import new_id
+
+    body = grant_tokens(sandbox, email)
+    account = sandbox.state.account(email)
+    now = container.clock.now()
+    connection = Connection(
+        id=new_id("conn"), site_id=site_id, google_sub=account.sub, email=account.email,
+        status=Status.CONNECTED, scopes=frozenset(REQUIRED_SCOPES), created_at=now,
+        last_verified_at=None, revoked_at=None, revocation_reason=None,
+    )
+    owner = connection_owner(connection.id)
+    with container.uow() as uow:
+        uow.connections.add(connection)
+        uow.tokens.put(owner, "refresh_token", body["refresh_token"].encode())
+        uow.tokens.put(owner, "access_token", body["access_token"].encode())
+        uow.tokens.index_refresh_token(owner, body["refresh_token"])
+        uow.commit()
+    return Linked(connection.id, site_id, account.email, account.sub, body["refresh_token"],
+                  body["access_token"])
+
+
+@pytest.fixture
+def link(container: Any, sandbox: Any) -> Callable[..., Linked]:
+    def make(site_id: str, email: str = "alice@example.com") -> Linked:
+        return link_account(container, sandbox, site_id, email)
+
+    return make
+
+
+def connection_row(container: Any, connection_id: str) -> Connection | None:
+    with container.uow() as uow:
+        found: Connection | None = uow.connections.get(connection_id)
+        return found
+
+
+def stored_secret(container: Any, connection_id: str, purpose: str = "refresh_token") -> Any:
+    with container.uow() as uow:
+        return uow.tokens.get(connection_owner(connection_id), purpose)
+
+
+def database_contains(container: Any, needle: str) -> bool:
+    """Whether ``needle`` appears anywhere in the database: for SQLite the raw bytes of the file
+    and its WAL (free pages included), for PostgreSQL every row of every table."""
+    engine = container.engine
+    if engine.dialect.name == "sqlite":
+        path = Path(engine.url.database)
+        data = b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists())
+        return needle.encode() in data
+    meta = MetaData()
+    meta.reflect(engine)
+    with engine.connect() as conn:
+        for table in meta.tables.values():
+            for row in conn.execute(select(table)):
+                if needle in " ".join(str(v) for v in row):
+                    return True
+    return False
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    return predicate()
+
+
+@dataclass
+class Receiver:
+    """A webhook receiver on 127.0.0.1: answers ``status`` after ``delay`` seconds."""
+
+    url: str = ""
+    status: int = 204
+    delay: float = 0.0
+    received: list[dict[str, Any]] = field(default_factory=list)
+
+    def app(self, environ: Any, start_response: Any) -> Any:
+        request = Request(environ)
+        if self.delay:
+            time.sleep(self.delay)
+        self.received.append({"headers": dict(request.headers), "body": request.get_data()})
+        return Response(status=self.status)(environ, start_response)
+
+    def events(self) -> list[dict[str, Any]]:
+        return [json.loads(r["body"]) for r in self.received]
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    recv = Receiver()
+    server = make_server("127.0.0.1", 0, recv.app, threaded=True)
+    recv.url = f"http://127.0.0.1:{server.server_port}/hooks"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield recv
+    server.shutdown()
+    thread.join(timeout=5)
+    server.server_close()
+
+
+@pytest.fixture
+def live_url(app: Any) -> Iterator[str]:
+    """The service itself on a loopback port, so the sandbox can push RISC events to it."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+    server.server_close()
+
+
+@pytest.fixture
+def risc_push(sandbox: Any, live_url: str) -> Any:
+    """The sandbox's RISC transmitter, pushing to this service's /risc."""
+    sandbox.state.configure_risc_push(f"{live_url}/risc")
+    return sandbox.state
