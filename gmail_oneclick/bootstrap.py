@@ -40,8 +40,9 @@ class Container:
     sandbox: SandboxState | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.engine, self.keyring)
+    def uow(self, *, readonly: bool = False) -> UnitOfWork:
+        """A unit of work; ``readonly=True`` lets SQLite readers run beside a writer."""
+        return UnitOfWork(self.engine, self.keyring, readonly=readonly)
 
 
 def _write_private(path: Path, text: str) -> None:

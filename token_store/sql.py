@@ -206,8 +206,12 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 def _on_sqlite_begin(conn: Connection) -> None:
     # Take the write lock up front: a deferred transaction that reads and then writes
     # fails with "database is locked" when another writer got in between, whereas
-    # BEGIN IMMEDIATE waits (busy_timeout) and then proceeds.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # BEGIN IMMEDIATE waits (busy_timeout) and then proceeds. Callers that only read say
+    # so with execution_options(sqlite_readonly=True) and do not block writers (WAL).
+    if conn.get_execution_options().get("sqlite_readonly"):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _is_memory_sqlite(database: str | None, query: Any) -> bool:

@@ -19,26 +19,32 @@ from .audit import AuditRepository
 from .connections import ConnectionRepository
 from .consent import ConsentRepository
 from .idempotency import IdempotencyRepository
+from .leases import LeaseRepository
 from .outbox import OutboxRepository
 from .risc import RiscRepository
 from .sites import SiteRepository
 
 _REPOSITORIES = ("sites", "connections", "consent", "audit", "outbox", "idempotency", "risc",
-                 "tokens")
+                 "tokens", "leases")
 
 
 class UnitOfWork:
     """One database transaction and the repositories that share it."""
 
-    def __init__(self, engine: Engine, keyring: Keyring) -> None:
+    def __init__(self, engine: Engine, keyring: Keyring, *, readonly: bool = False) -> None:
         self.engine = engine
         self.keyring = keyring
+        self.readonly = readonly
         self._conn: Connection | None = None
         self._purged = False
 
     def __enter__(self) -> Self:
-        self._conn = self.engine.connect()
-        self._conn.begin()
+        # The transaction begins with the first statement (SQLAlchemy's autobegin) and ends at
+        # commit(), so a unit of work holds no lock while its caller waits on the network.
+        conn = self.engine.connect()
+        if self.readonly:
+            conn = conn.execution_options(sqlite_readonly=True)
+        self._conn = conn
         return self
 
     def __exit__(
@@ -65,10 +71,9 @@ class UnitOfWork:
         self.conn.commit()
         if self._purged:
             self._purged = False
-            # Before begin(): a WAL checkpoint cannot finish while any transaction is open,
-            # and on SQLite begin() takes the write lock at once (BEGIN IMMEDIATE).
+            # A WAL checkpoint cannot finish while any transaction is open; ours has just
+            # ended and the next one only begins with the next statement.
             checkpoint(self.engine)
-        self.conn.begin()
 
     def mark_purged(self) -> None:
         """Called by whoever hard-deletes secrets, so commit() checkpoints the WAL."""
@@ -101,6 +106,10 @@ class UnitOfWork:
     @cached_property
     def idempotency(self) -> IdempotencyRepository:
         return IdempotencyRepository(self.conn)
+
+    @cached_property
+    def leases(self) -> LeaseRepository:
+        return LeaseRepository(self.conn)
 
     @cached_property
     def risc(self) -> RiscRepository:

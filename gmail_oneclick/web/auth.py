@@ -21,7 +21,7 @@ def current_site() -> Site:
     """The site whose API key authenticates this request. Raises Unauthorized."""
     site: Site | None = g.get("site")
     if site is None:
-        with container().uow() as uow:
+        with container().uow(readonly=True) as uow:
             site = sites.authenticate(uow, bearer_token())
         g.site = site
     return site
