@@ -80,13 +80,13 @@ def forget_email(
         if token:
             revoke_quietly(google, token, connection_id=connection_id)
     ids = [c.id for c in connections]
-    now = clock.now()
     with uow_factory() as uow:
         for c in connections:
             purge_connection(uow, clock, c.id, RevocationReason.FORGOTTEN,
                              trigger="privacy_forget", email_in_webhook=False)
         uow.outbox.scrub_email(ids)
         uow.connections.forget(ids, email)
+        now = clock.now()
         for c in connections:
             uow.audit.record("connection:forgotten", now, site_id=c.site_id, connection_id=c.id)
         uow.mark_purged()

@@ -199,8 +199,20 @@ def handle_security_event(
 CHECK_OK = "ok"
 CHECK_REVOKED = "revoked"
 CHECK_TRANSIENT = "transient"
+CHECK_SKIPPED = "skipped"
 CHECK_ERROR = "error"
 RETRY_SECONDS = 300
+BUSY_RETRY_SECONDS = 60
+
+# services.tokens.RefreshOutcome.status -> the checker's counters.
+_OUTCOMES = {
+    "refreshed": CHECK_OK,
+    "revoked": CHECK_REVOKED,
+    "transient": CHECK_TRANSIENT,
+    "misconfigured": CHECK_ERROR,
+    "busy": CHECK_SKIPPED,  # a send is refreshing it right now, which verifies it too
+    "not_connected": CHECK_SKIPPED,
+}
 
 
 def next_check_after(interval: int, rng: Callable[[], float] = random.random) -> timedelta:
@@ -208,36 +220,32 @@ def next_check_after(interval: int, rng: Callable[[], float] = random.random) ->
     return timedelta(seconds=interval * (0.8 + 0.2 * rng()))
 
 
+def _retry_after(outcome: str, retry_after: int | None,
+                 rng: Callable[[], float] = random.random) -> timedelta:
+    base = BUSY_RETRY_SECONDS if outcome == CHECK_SKIPPED else RETRY_SECONDS
+    return timedelta(seconds=max(retry_after or 0, base * (0.5 + rng())))
+
+
 def verify_connection(
     uow_factory: UowFactory, google: GoogleAccounts, clock: Clock, connection_id: str, *,
     lease_owner: str, interval: int,
 ) -> str:
-    """Force a refresh (which purges on ``invalid_grant``) and schedule the next check.
+    """Force a refresh (services.tokens purges on ``invalid_grant``) and schedule the next check.
 
-    Returns CHECK_OK, CHECK_REVOKED, CHECK_TRANSIENT (postponed, nothing purged) or
-    CHECK_ERROR (our configuration or an unexpected failure; postponed too).
+    Returns CHECK_OK, CHECK_REVOKED (purged), CHECK_TRANSIENT (Google unavailable: postponed,
+    nothing purged), CHECK_SKIPPED (being refreshed elsewhere, or no longer connected) or
+    CHECK_ERROR (our OAuth client is misconfigured: postponed, nothing purged).
     """
     from gmail_oneclick.services import tokens
 
-    outcome = classify(tokens.refresh_connection(
-        uow_factory, google, clock, connection_id, lease_owner=lease_owner))
+    result = tokens.refresh_connection(uow_factory, google, clock, connection_id,
+                                       lease_owner=lease_owner)
+    outcome = _OUTCOMES.get(result.status, CHECK_ERROR)
     if outcome == CHECK_REVOKED:
         return outcome
-    delay = next_check_after(interval) if outcome == CHECK_OK else timedelta(
-        seconds=RETRY_SECONDS * (0.5 + random.random()))  # noqa: S311 (jitter, not crypto)
+    delay = (next_check_after(interval) if outcome == CHECK_OK
+             else _retry_after(outcome, result.retry_after))
     with uow_factory() as uow:
         uow.connections.schedule_check(connection_id, clock.now() + delay)
         uow.commit()
     return outcome
-
-
-def classify(outcome: Any) -> str:
-    """Map services.tokens' RefreshOutcome onto the checker's counters."""
-    name = str(getattr(outcome, "value", getattr(outcome, "name", outcome))).lower()
-    if name in {"refreshed", "ok", "verified"}:
-        return CHECK_OK
-    if name in {"revoked", "purged", "invalid_grant"}:
-        return CHECK_REVOKED
-    if name in {"transient", "busy", "leased", "upstream_unavailable"}:
-        return CHECK_TRANSIENT
-    return CHECK_ERROR

@@ -180,3 +180,27 @@ def risc_push(sandbox: Any, live_url: str) -> Any:
     """The sandbox's RISC transmitter, pushing to this service's /risc."""
     sandbox.state.configure_risc_push(f"{live_url}/risc")
     return sandbox.state
+
+
+def env_for(settings: Any) -> dict[str, str]:
+    """The environment variables an operator would set for these settings."""
+    from gmail_oneclick.settings import VARIABLES
+
+    env: dict[str, str] = {}
+    for var in VARIABLES:
+        value = getattr(settings, var.name)
+        env[var.env] = ("1" if value else "0") if isinstance(value, bool) else str(value)
+    return env
+
+
+def run_cli(args: list[str], settings: Any) -> Any:
+    """``gmail-oneclick ARGS`` in a subprocess, as an operator runs it."""
+    import os
+    import subprocess
+    import sys
+
+    base = {k: v for k, v in os.environ.items() if not k.startswith("GMAIL_ONECLICK_")}
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("gmail-oneclick")), *args],
+        env={**base, **env_for(settings)}, capture_output=True, text=True, timeout=60,
+    )

@@ -1,0 +1,122 @@
+"""The revocation checker: verifies every connection at least once per check interval and
+delivers the webhook outbox. Runs as its own process (APScheduler); never imports Flask.
+
+A sweep claims due connections oldest-verified first (up to ``checker_batch``), verifies them
+with ``checker_concurrency`` workers by forcing a refresh (which purges on ``invalid_grant``
+and postpones on transient failures), then posts due webhook events. Claims move each
+connection's ``next_check_at`` under ``SKIP LOCKED`` (PostgreSQL), so several checkers share
+the work without verifying one connection twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Any
+
+from gmail_oneclick.bootstrap import Container
+from gmail_oneclick.ids import new_id
+from gmail_oneclick.services import revocation, webhooks
+from gmail_oneclick.webhook_http import RequestsWebhookTransport
+
+log = logging.getLogger(__name__)
+
+# How long a claimed connection stays invisible to other checkers: far longer than one
+# verification can take, so only a crashed checker's claims ever come back early.
+CLAIM_HOLD = timedelta(minutes=15)
+SWEEP_SECONDS = 60
+DELIVERY_SECONDS = 10
+
+
+def lease_owner() -> str:
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{new_id('chk')[4:]}"
+
+
+def sweep(container: Container, *, transport: webhooks.WebhookTransport | None = None,
+          owner: str | None = None) -> dict[str, int]:
+    """One sweep: verify due connections, then deliver due webhooks. Returns counts.
+
+    Upstream failures are counted, never raised; database failures are raised.
+    """
+    owner = owner or lease_owner()
+    settings = container.settings
+    now = container.clock.now()
+    with container.uow() as uow:
+        due = uow.connections.claim_due_for_check(
+            now, limit=settings.checker_batch, hold_until=now + CLAIM_HOLD)
+        uow.commit()
+    counts: Counter[str] = Counter(claimed=len(due))
+    workers = max(1, min(settings.checker_concurrency, len(due) or 1))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="checker") as pool:
+        for outcome in pool.map(lambda cid: _verify(container, cid, owner), due):
+            counts[outcome] += 1
+    delivery = webhooks.deliver_due(
+        container.uow, transport or RequestsWebhookTransport(), container.clock,
+        lease_owner=owner, concurrency=settings.checker_concurrency)
+    result = {
+        "claimed": counts["claimed"],
+        "verified": counts[revocation.CHECK_OK],
+        "revoked": counts[revocation.CHECK_REVOKED],
+        "transient": counts[revocation.CHECK_TRANSIENT],
+        "skipped": counts[revocation.CHECK_SKIPPED],
+        "errors": counts[revocation.CHECK_ERROR],
+        "webhooks_delivered": delivery.delivered,
+        "webhooks_retried": delivery.retried,
+        "webhooks_failed": delivery.failed,
+    }
+    log.info("checker sweep", extra={"counts": result})
+    return result
+
+
+def _verify(container: Container, connection_id: str, owner: str) -> str:
+    try:
+        return revocation.verify_connection(
+            container.uow, container.google, container.clock, connection_id,
+            lease_owner=owner, interval=container.settings.check_interval)
+    except Exception as exc:  # one broken connection must not end the sweep
+        log.error("check failed", extra={"connection_id": connection_id,
+                                         "error": type(exc).__name__})
+        return revocation.CHECK_ERROR
+
+
+def deliver(container: Container, transport: webhooks.WebhookTransport, owner: str) -> None:
+    webhooks.deliver_due(container.uow, transport, container.clock, lease_owner=owner,
+                         concurrency=container.settings.checker_concurrency)
+
+
+def run_forever(container: Container, *, stop: threading.Event | None = None) -> None:
+    """The long-running checker: a sweep every minute (each picks only due connections, so every
+    connection is verified once per interval) and webhook delivery every few seconds."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    owner = lease_owner()
+    transport = RequestsWebhookTransport()
+    scheduler = BackgroundScheduler(timezone="UTC")
+    common: dict[str, Any] = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 30}
+    scheduler.add_job(_safe, "interval", seconds=SWEEP_SECONDS, args=[sweep, container],
+                      kwargs={"transport": transport, "owner": owner},
+                      jitter=random.randint(1, 10), next_run_time=container.clock.now(),  # noqa: S311
+                      **common)
+    scheduler.add_job(_safe, "interval", seconds=DELIVERY_SECONDS,
+                      args=[deliver, container, transport, owner], **common)
+    scheduler.start()
+    stop = stop or threading.Event()
+    try:
+        stop.wait()
+    except KeyboardInterrupt:  # pragma: no cover - operator's Ctrl-C
+        pass
+    finally:
+        scheduler.shutdown(wait=True)
+
+
+def _safe(func: Any, *args: Any, **kwargs: Any) -> None:
+    try:
+        func(*args, **kwargs)
+    except Exception as exc:  # the database may be down for a while; the next run retries
+        log.error("checker job failed", extra={"job": func.__name__, "error": type(exc).__name__})
