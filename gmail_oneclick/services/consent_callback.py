@@ -23,6 +23,7 @@ from gmail_oneclick.services.consent import (
     START_AGAIN,
     VERIFIER_PURPOSE,
     looks_like_secret,
+    purge_expired_states,
     result_url,
     state_owner,
 )
@@ -82,6 +83,8 @@ def _claim_state(
         if found.used_at is not None:
             raise StateRejected("was already completed")
         if found.expires_at <= now:
+            purge_expired_states(uow, now)
+            uow.commit()
             raise StateRejected("took too long and has expired")
         # A foreign browser does not burn the state: the admin's own tab can still finish.
         if not browser_id or not same_secret(found.browser_hash, secret_hash(browser_id)):

@@ -82,9 +82,7 @@ class Browser:
         return location
 
     def consent(self, auth_url: str, email: str, grant_gmail_send: bool = True) -> str:
-        callback = approve_consent(self.google, auth_url, email, grant_gmail_send)
-        self.seen.append(callback)
-        return callback
+        return approve_consent(self.google, auth_url, email, grant_gmail_send)
 
     def deny(self, auth_url: str) -> str:
         return deny_consent(self.google, auth_url)
@@ -107,6 +105,16 @@ def browser(app: Any) -> Browser:
 def other_browser(app: Any) -> Browser:
     """A second browser profile (its own cookie jars)."""
     return Browser(app.test_client())
+
+
+def stored_secret_owners(container: Any) -> list[str]:
+    """Owners with secrets in token_store, e.g. ``connection:conn_...``, ``state:...``."""
+    from sqlalchemy import select
+
+    from token_store.sql import secrets_table
+
+    with container.engine.connect() as conn:
+        return sorted({r.owner for r in conn.execute(select(secrets_table.c.owner))})
 
 
 @pytest.fixture
