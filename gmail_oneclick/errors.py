@@ -87,3 +87,30 @@ class UpstreamUnavailable(ServiceError):
 
 class Gone(ServiceError):
     code, status = "gone", 410
+
+
+# ---- sending (issue 4) ------------------------------------------------------------------------
+
+
+class TooManyRecipients(ServiceError):
+    """More To/Cc/Bcc addresses than Gmail accepts in one message."""
+
+    code, status = "too_many_recipients", 400
+
+
+class ConnectionRequired(ServiceError):
+    """No connection_id, and neither the From address nor "the only connection" picks one."""
+
+    code, status = "connection_required", 400
+
+
+class IdempotencyInProgress(ServiceError):
+    """A send with the same Idempotency-Key is running right now; retry after it ends."""
+
+    code, status = "idempotency_in_progress", 409
+
+
+class IdempotencyKeyReused(ServiceError):
+    """The Idempotency-Key was already used for a different message."""
+
+    code, status = "idempotency_key_reused", 422

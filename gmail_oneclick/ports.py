@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 
 class Clock(Protocol):
@@ -85,3 +85,44 @@ class GoogleAccounts(Protocol):
         ...
 
     def userinfo(self, access_token: str) -> GoogleIdentity: ...
+
+
+# ---- Gmail API (users.messages.send) -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GmailSent:
+    """Gmail's answer to a send: the message id and its thread id."""
+
+    id: str
+    thread_id: str
+
+
+class GmailUnauthorized(UpstreamError):
+    """Gmail answered 401 authError: refresh the access token once and retry once."""
+
+
+class GmailRejected(UpstreamError):
+    """A permanent refusal (400 invalidArgument / failedPrecondition, 403 permission, 413).
+
+    ``reason`` is Google's (``errors[0].reason``); ``status`` its HTTP status. Never retried.
+    """
+
+    def __init__(self, message: str, *, status: int, reason: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+
+
+class GmailRateLimited(TransientUpstream):
+    """429 rateLimitExceeded or 403 user/daily limits; ``retry_after`` from Google's answer."""
+
+
+class GmailSender(Protocol):
+    def send(self, access_token: str, message: BinaryIO, size: int) -> GmailSent:
+        """Send the RFC 5322 bytes of the seekable ``message`` (``size`` bytes, read from 0).
+
+        Raises GmailUnauthorized, GmailRejected, GmailRateLimited or TransientUpstream
+        (5xx, timeout, connection error). Does not retry; the caller owns the retry policy.
+        """
+        ...

@@ -1,10 +1,103 @@
-"""idempotency persistence. (Filled in by the issue that owns it.)"""
+"""Idempotency keys of ``POST /v1/messages``: a hash of the key, and the Gmail ids once sent.
+
+Only ``sha256(key)`` and ``sha256(message)`` (to spot a key reused for another message) are
+kept, never the key or the message. A record is ``pending`` while its send runs and ``done``
+afterwards; a failed send deletes its record so the same key may be tried again.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Connection, and_, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from gmail_oneclick.db import idempotency_keys
+from gmail_oneclick.model import aware
+
+PENDING = "pending"
+DONE = "done"
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    state: str
+    created_at: datetime
+    request_hash: str | None
+    connection_id: str | None
+    gmail_id: str | None
+    thread_id: str | None
 
 
 class IdempotencyRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+
+    def _where(self, site_id: str, key_hash: str) -> ColumnElement[bool]:
+        t = idempotency_keys.c
+        return and_(t.site_id == site_id, t.key_hash == key_hash)
+
+    def get(self, site_id: str, key_hash: str) -> IdempotencyRecord | None:
+        row = self.conn.execute(
+            select(idempotency_keys).where(self._where(site_id, key_hash))
+        ).first()
+        if row is None:
+            return None
+        created = aware(row.created_at)
+        assert created is not None  # the column is NOT NULL
+        return IdempotencyRecord(row.state, created, row.request_hash, row.connection_id,
+                                 row.gmail_id, row.thread_id)
+
+    def claim(
+        self, site_id: str, key_hash: str, request_hash: str, now: datetime,
+        expired_before: datetime,
+    ) -> IdempotencyRecord | None:
+        """Insert a pending record and return None, or return the live record already there.
+
+        A record created before ``expired_before`` is deleted first (keys live 24 hours).
+        """
+        t = idempotency_keys.c
+        self.conn.execute(
+            delete(idempotency_keys).where(
+                self._where(site_id, key_hash), t.created_at < expired_before
+            )
+        )
+        existing = self.get(site_id, key_hash)
+        if existing is not None:
+            return existing
+        try:
+            # A savepoint, so a concurrent insert on PostgreSQL does not abort our transaction.
+            with self.conn.begin_nested():
+                self.conn.execute(insert(idempotency_keys).values(
+                    site_id=site_id, key_hash=key_hash, created_at=now, state=PENDING,
+                    request_hash=request_hash,
+                ))
+        except IntegrityError:
+            return self.get(site_id, key_hash)
+        return None
+
+    def complete(
+        self, site_id: str, key_hash: str, *, connection_id: str, gmail_id: str, thread_id: str
+    ) -> None:
+        self.conn.execute(
+            update(idempotency_keys)
+            .where(self._where(site_id, key_hash))
+            .values(state=DONE, connection_id=connection_id, gmail_id=gmail_id,
+                    thread_id=thread_id)
+        )
+
+    def release(self, site_id: str, key_hash: str) -> None:
+        """Forget a pending key whose send failed, so a retry with it may send."""
+        t = idempotency_keys.c
+        self.conn.execute(
+            delete(idempotency_keys).where(
+                self._where(site_id, key_hash), t.state == PENDING
+            )
+        )
+
+    def delete_expired(self, before: datetime) -> int:
+        result = self.conn.execute(
+            delete(idempotency_keys).where(idempotency_keys.c.created_at < before)
+        )
+        return int(result.rowcount)

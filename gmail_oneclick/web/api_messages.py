@@ -1,7 +1,150 @@
-"""api_messages endpoints. (Filled in by the issue that owns it.)"""
+"""``POST /v1/messages``: JSON ``{"raw", "connection_id"?}`` or a ``message/rfc822`` body.
+
+Size is enforced twice before anything goes upstream: from ``Content-Length`` before reading,
+and while reading (a body without a length, or one that lies). The message is held in memory
+only (never a temporary file: content must not touch the disk), base64 is decoded once, and the
+rfc822 body is read in chunks straight into the buffer the upload streams from.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import base64
+import binascii
+import io
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from gmail_oneclick.errors import (
+    InvalidMessage,
+    InvalidRequest,
+    MessageTooLarge,
+    UnsupportedMediaType,
+)
+from gmail_oneclick.ports import GmailSender
+from gmail_oneclick.services.mime import MAX_MESSAGE_BYTES
+from gmail_oneclick.services.sending import Outgoing, Sending, SendResult, send_message
+from gmail_oneclick.web import container
+from gmail_oneclick.web.auth import current_site
 
 bp = Blueprint("api_messages", __name__)
+
+READ_CHUNK = 256 * 1024
+# base64 of the largest message, plus room for the JSON around it.
+MAX_JSON_BYTES = (MAX_MESSAGE_BYTES + 2) // 3 * 4 + 64 * 1024
+TOO_LARGE = f"messages are limited to {MAX_MESSAGE_BYTES} bytes (35 MB)"
+
+
+def gmail_sender() -> GmailSender:
+    """The process's Gmail adapter (built once; tests may put a fake in extras["gmail"])."""
+    extras = container().extras
+    sender = extras.get("gmail")
+    if sender is None:
+        from gmail_oneclick.google.gmail import GmailApiClient
+
+        sender = extras.setdefault("gmail", GmailApiClient(container().settings))
+    return sender  # type: ignore[no-any-return]
+
+
+def sending() -> Sending:
+    c = container()
+    return Sending(uow_factory=c.uow, google=c.google, gmail=gmail_sender(), clock=c.clock,
+                   attempts=c.settings.gmail_send_attempts,
+                   **c.extras.get("sending_options", {}))
+
+
+def _chunks(limit: int) -> Iterator[bytes]:
+    """The request body in chunks, refused with 413 past ``limit`` bytes, announced or not."""
+    announced = request.content_length
+    if announced is not None and announced > limit:
+        raise MessageTooLarge(TOO_LARGE)
+    total = 0
+    while chunk := request.stream.read(READ_CHUNK):
+        total += len(chunk)
+        if total > limit:
+            raise MessageTooLarge(TOO_LARGE)
+        yield chunk
+
+
+def read_body(limit: int) -> io.BytesIO:
+    buffer = io.BytesIO()
+    for chunk in _chunks(limit):
+        buffer.write(chunk)
+    return buffer
+
+
+def decode_raw(value: Any, name: str = "raw") -> bytes:
+    """base64url (or standard base64), padding optional; InvalidMessage otherwise."""
+    if not isinstance(value, str) or not value:
+        raise InvalidMessage(f'"{name}" must be a non-empty base64url string')
+    padded = value + "=" * (-len(value) % 4)
+    try:
+        return base64.b64decode(padded, altchars=b"-_", validate=True)
+    except (binascii.Error, ValueError):
+        pass
+    compact = "".join(value.split())  # tolerate line-wrapped base64, at the cost of a copy
+    try:
+        return base64.b64decode(compact + "=" * (-len(compact) % 4), altchars=b"-_",
+                                validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidMessage(f'"{name}" is not valid base64url') from None
+
+
+def json_body(limit: int = MAX_JSON_BYTES) -> dict[str, Any]:
+    data = bytearray()  # no BytesIO here: json.loads takes a bytearray without another copy
+    for chunk in _chunks(limit):
+        data += chunk
+    try:
+        body = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidRequest("the body is not valid JSON") from None
+    finally:
+        del data
+    if not isinstance(body, dict):
+        raise InvalidRequest("the body must be a JSON object")
+    return body
+
+
+def optional_str(body: dict[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise InvalidRequest(f'"{name}" must be a string')
+    return value
+
+
+def message_from_request() -> tuple[io.BytesIO, int, str | None]:
+    """(message stream, size, connection_id) from either accepted content type."""
+    if request.mimetype == "application/json":
+        body = json_body()
+        connection_id = optional_str(body, "connection_id")
+        raw = decode_raw(body.pop("raw", None))
+        del body
+        return io.BytesIO(raw), len(raw), connection_id
+    if request.mimetype == "message/rfc822":
+        buffer = read_body(MAX_MESSAGE_BYTES)
+        return buffer, buffer.getbuffer().nbytes, request.args.get("connection_id") or None
+    raise UnsupportedMediaType("send application/json {\"raw\": ...} or message/rfc822")
+
+
+def send(message: io.BytesIO, size: int, *, site_id: str, connection_id: str | None,
+         account_email: str | None = None) -> SendResult:
+    try:
+        return send_message(sending(), Outgoing(
+            site_id=site_id, message=message, size=size, connection_id=connection_id,
+            account_email=account_email, idempotency_key=request.headers.get("Idempotency-Key"),
+        ))
+    finally:
+        message.close()
+
+
+@bp.post("/v1/messages")
+def post_message() -> Response:
+    site = current_site()
+    message, size, connection_id = message_from_request()
+    result = send(message, size, site_id=site.id, connection_id=connection_id)
+    return jsonify({"id": result.id, "thread_id": result.thread_id,
+                    "connection_id": result.connection_id})

@@ -1,7 +1,36 @@
-"""postsmtp endpoints. (Filled in by the issue that owns it.)"""
+"""Post SMTP wire compatibility: ``POST /wp-json/gmail-oauth/v1/send-email``.
+
+Post SMTP 3.2+ ("Gmail One Click") posts ``{"message": base64url without padding, "headers":
+the header block again, "site_url": get_site_url()}`` (later versions may add ``account_key``
+and ``gmail_email``) and reads ``data.id`` / ``data.threadId`` from a 200 answer. Here the same
+site API key goes in ``Authorization: Bearer``; errors are ``{"error": true, "message", "code"}``
+(web/errors.py shapes every ``/wp-json/`` error that way).
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import io
+
+from flask import Blueprint, Response, jsonify, request
+
+from gmail_oneclick.errors import UnsupportedMediaType
+from gmail_oneclick.web.api_messages import decode_raw, json_body, optional_str, send
+from gmail_oneclick.web.auth import current_site
 
 bp = Blueprint("postsmtp", __name__)
+
+
+@bp.post("/wp-json/gmail-oauth/v1/send-email")
+def send_email() -> Response:
+    site = current_site()
+    if request.mimetype != "application/json":
+        raise UnsupportedMediaType("send application/json as Post SMTP does")
+    body = json_body()
+    # "headers" repeats the message's own header block and "site_url" is informational: the
+    # API key already names the site. Neither is read further, so neither can leak anywhere.
+    account_email = optional_str(body, "gmail_email")
+    raw = decode_raw(body.pop("message", None), "message")
+    del body
+    result = send(io.BytesIO(raw), len(raw), site_id=site.id, connection_id=None,
+                  account_email=account_email)
+    return jsonify({"data": {"id": result.id, "threadId": result.thread_id}})

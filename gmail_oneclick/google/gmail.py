@@ -1,0 +1,177 @@
+"""Gmail ``users.messages.send`` through google-api-python-client (implements ports.GmailSender).
+
+Small messages go as JSON ``{"raw": base64url}``; above ``settings.gmail_upload_threshold``
+they go to the upload endpoint as ``message/rfc822`` (``uploadType=media``, and ``resumable``
+in chunks above RESUMABLE_ABOVE, streamed from the caller's file so no extra copy is made).
+
+The library builds upload URIs from the discovery document's ``rootUrl`` and only swaps the
+host for ``api_endpoint``, which turns ``http://127.0.0.1:P/prefix/`` into
+``https://127.0.0.1:P/upload/...``; ``_fix_upload_uri`` rebuilds them on the configured
+endpoint so plain-HTTP loopback servers (the sandbox) and path prefixes work too.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import logging
+import math
+import re
+from datetime import UTC, datetime
+from typing import Any, BinaryIO
+from urllib.parse import urlsplit, urlunsplit
+
+import httplib2
+from googleapiclient.discovery import build
+from googleapiclient.errors import HttpError
+from googleapiclient.http import HttpRequest, MediaIoBaseUpload
+
+from gmail_oneclick.ports import (
+    GmailRateLimited,
+    GmailRejected,
+    GmailSent,
+    GmailUnauthorized,
+    TransientUpstream,
+)
+from gmail_oneclick.settings import Settings
+
+log = logging.getLogger(__name__)
+
+RESUMABLE_ABOVE = 8 * 1024 * 1024
+CHUNK_SIZE = 8 * 1024 * 1024  # a multiple of 256 KiB, as the upload protocol requires
+DEFAULT_RETRY_AFTER = 60
+DAILY_LIMIT_RETRY_AFTER = 3600
+_RATE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
+_RETRY_AT = re.compile(r"Retry after (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z)")
+
+
+class _BearerHttp(httplib2.Http):  # type: ignore[misc]
+    """One send's transport: adds the access token to every request, including upload PUTs.
+
+    A fresh one per send, because httplib2.Http is not thread safe; no credentials object, so
+    the library never tries to refresh on 401 (the token service owns refreshing).
+    """
+
+    def __init__(self, access_token: str, timeout: float) -> None:
+        super().__init__(timeout=timeout)
+        # 308 is "Resume Incomplete" in the upload protocol, not a redirect (as build_http does).
+        self.redirect_codes: frozenset[int] = frozenset(httplib2.REDIRECT_CODES) - {308}
+        self._authorization = f"Bearer {access_token}"
+
+    def request(self, uri: str, method: str = "GET", body: Any = None,
+                headers: dict[str, str] | None = None, *args: Any, **kwargs: Any) -> Any:
+        headers = dict(headers or {})
+        headers["authorization"] = self._authorization
+        return super().request(uri, method, body, headers, *args, **kwargs)
+
+    def __repr__(self) -> str:
+        return "_BearerHttp()"
+
+
+class GmailApiClient:
+    """The real Gmail adapter; reaches the sandbox through the same code when pointed at it."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.endpoint = settings.gmail_api_endpoint.rstrip("/") + "/"
+        self.timeout = settings.http_timeout
+        self.upload_threshold = settings.gmail_upload_threshold
+        # The Resource only builds requests; each send executes on its own transport.
+        self._service = build(
+            "gmail", "v1", http=httplib2.Http(), static_discovery=True,
+            client_options={"api_endpoint": self.endpoint},
+        )
+
+    def send(self, access_token: str, message: BinaryIO, size: int) -> GmailSent:
+        """See ports.GmailSender.send."""
+        transport = _BearerHttp(access_token, self.timeout)
+        message.seek(0)
+        try:
+            if size <= self.upload_threshold:
+                raw = base64.urlsafe_b64encode(message.read(size)).decode("ascii")
+                request = self._messages().send(userId="me", body={"raw": raw})
+                answer = request.execute(http=transport)
+            else:
+                answer = self._upload(transport, message, size)
+        except HttpError as exc:
+            raise _map_http_error(exc) from None
+        except TimeoutError:
+            raise TransientUpstream("Gmail did not answer in time") from None
+        except (OSError, httplib2.HttpLib2Error, http.client.HTTPException) as exc:
+            raise TransientUpstream(f"Gmail unreachable ({type(exc).__name__})") from None
+        return _sent(answer)
+
+    def _messages(self) -> Any:
+        return self._service.users().messages()
+
+    def _upload(self, transport: _BearerHttp, message: BinaryIO, size: int) -> Any:
+        resumable = size > RESUMABLE_ABOVE
+        media = MediaIoBaseUpload(message, mimetype="message/rfc822",
+                                  chunksize=CHUNK_SIZE if resumable else -1, resumable=resumable)
+        request: HttpRequest = self._messages().send(userId="me", media_body=media)
+        request.uri = self._fix_upload_uri(request.uri)
+        if not resumable:
+            return request.execute(http=transport)
+        answer = None
+        while answer is None:
+            _, answer = request.next_chunk(http=transport)
+        return answer
+
+    def _fix_upload_uri(self, uri: str) -> str:
+        """The upload URI on the configured endpoint (scheme, host and path prefix kept)."""
+        parts = urlsplit(uri)
+        path = parts.path[parts.path.index("/upload/") + 1:]
+        base = urlsplit(self.endpoint + path)
+        return urlunsplit((base.scheme, base.netloc, base.path, parts.query, ""))
+
+
+def _sent(answer: Any) -> GmailSent:
+    if not isinstance(answer, dict) or not isinstance(answer.get("id"), str):
+        raise TransientUpstream("Gmail answered without a message id")
+    thread = answer.get("threadId")
+    return GmailSent(id=answer["id"], thread_id=thread if isinstance(thread, str) else answer["id"])
+
+
+def _error_parts(exc: HttpError) -> tuple[int, str, str]:
+    """(status, reason, message) of a Google error body; never the request it answered."""
+    status = int(getattr(exc.resp, "status", 0) or 0)
+    reason, message = "", ""
+    try:
+        error = json.loads(exc.content or b"{}").get("error", {})
+    except (ValueError, AttributeError):
+        error = {}
+    if isinstance(error, dict):
+        message = str(error.get("message", ""))[:300]
+        details = error.get("errors") or [{}]
+        if isinstance(details, list) and details and isinstance(details[0], dict):
+            reason = str(details[0].get("reason", ""))
+    return status, reason, message
+
+
+def retry_after_seconds(message: str, header: str | None, now: datetime | None = None) -> int:
+    """Seconds to wait: Google's "Retry after <RFC 3339>" in the message, else the header."""
+    match = _RETRY_AT.search(message)
+    if match:
+        when = datetime.fromisoformat(match.group(1).replace("Z", "+00:00"))
+        left = (when - (now or datetime.now(UTC))).total_seconds()
+        return max(1, math.ceil(left))
+    if header and header.strip().isdigit():
+        return max(1, int(header.strip()))
+    return DEFAULT_RETRY_AFTER
+
+
+def _map_http_error(exc: HttpError) -> Exception:
+    status, reason, message = _error_parts(exc)
+    header = exc.resp.get("retry-after") if hasattr(exc.resp, "get") else None
+    if status == 401:
+        return GmailUnauthorized("Gmail refused the access token")
+    if status == 429 or reason in _RATE_REASONS:
+        return GmailRateLimited(
+            message or "rate limited", retry_after=retry_after_seconds(message, header)
+        )
+    if reason == "dailyLimitExceeded":
+        return GmailRateLimited(message or "daily limit", retry_after=DAILY_LIMIT_RETRY_AFTER)
+    if status >= 500 or status in (408, 0):
+        return TransientUpstream(f"Gmail answered {status}", retry_after=None)
+    return GmailRejected(message or f"Gmail answered {status}", status=status,
+                         reason=reason or "badRequest")

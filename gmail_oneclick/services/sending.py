@@ -1,0 +1,252 @@
+"""Sending one message through a connection's Gmail account.
+
+Order matters: everything that can be refused locally (message shape, size, recipients, which
+connection, its status and scope, the Idempotency-Key) is refused before anything goes
+upstream. No transaction is open while Gmail or Google is called (on SQLite each transaction
+holds the write lock). The audit trail and logs get the Gmail id, recipient count and size;
+never a subject, an address or any content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, BinaryIO
+
+from gmail_oneclick import errors
+from gmail_oneclick.model import GMAIL_SEND, Connection, Status
+from gmail_oneclick.ports import (
+    Clock,
+    GmailRateLimited,
+    GmailRejected,
+    GmailSender,
+    GmailSent,
+    GmailUnauthorized,
+    GoogleAccounts,
+    TransientUpstream,
+)
+from gmail_oneclick.services import tokens
+from gmail_oneclick.services.mime import MessageInfo, inspect_message
+
+if TYPE_CHECKING:
+    from gmail_oneclick.storage import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+IDEMPOTENCY_TTL = timedelta(hours=24)
+MAX_IDEMPOTENCY_KEY = 255
+
+
+@dataclass(frozen=True)
+class SendResult:
+    id: str
+    thread_id: str
+    connection_id: str
+    replayed: bool = False
+
+
+@dataclass
+class Sending:
+    """The collaborators of a send (built once per request by the web layer)."""
+
+    uow_factory: Callable[[], UnitOfWork]
+    google: GoogleAccounts
+    gmail: GmailSender
+    clock: Clock
+    attempts: int = 3
+    backoff_base: float = 0.25
+    backoff_cap: float = 4.0
+    sleep: Callable[[float], None] = field(default=time.sleep)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to send: its bytes as a seekable stream, and how to route it."""
+
+    site_id: str
+    message: BinaryIO
+    size: int
+    connection_id: str | None = None
+    account_email: str | None = None  # Post SMTP's gmail_email: a stronger hint than From
+    idempotency_key: str | None = None
+
+
+def send_message(s: Sending, out: Outgoing) -> SendResult:
+    """Send ``out`` and return Gmail's ids (or the first result of a repeated Idempotency-Key).
+
+    Raises errors.ServiceError children: InvalidMessage, TooManyRecipients, MessageTooLarge,
+    ConnectionRequired, NotFound, ReconnectRequired, ScopeMissing, IdempotencyInProgress,
+    IdempotencyKeyReused, RateLimited, UpstreamUnavailable, MailServiceNotEnabled,
+    PermissionDeniedUpstream.
+    """
+    info = inspect_message(out.message, out.size)
+    key_hash = _key_hash(out.idempotency_key)
+    with s.uow_factory() as uow:
+        connection = choose_connection(uow, out.site_id, out.connection_id,
+                                       out.account_email or info.from_address)
+        if key_hash is not None:
+            replay = _claim(uow, s.clock, out, key_hash)
+            if replay is not None:
+                return replay
+        uow.commit()
+    try:
+        sent = _send_with_retries(s, connection.id, out)
+    except errors.ServiceError as exc:
+        _finish(s, out, connection.id, key_hash, info, None, exc.code)
+        raise
+    except BaseException:
+        _finish(s, out, connection.id, key_hash, info, None, "internal_error")
+        raise
+    _finish(s, out, connection.id, key_hash, info, sent, "sent")
+    return SendResult(sent.id, sent.thread_id, connection.id)
+
+
+def choose_connection(
+    uow: UnitOfWork, site_id: str, connection_id: str | None, email: str | None
+) -> Connection:
+    """By id; else the connection whose email is ``email``; else the site's only connection.
+
+    Raises NotFound, ConnectionRequired (naming the connected emails), ReconnectRequired,
+    ScopeMissing.
+    """
+    if connection_id:
+        chosen = uow.connections.get_for_site(site_id, connection_id)
+        if chosen is None:
+            raise errors.NotFound("no such connection for this site")
+        return _ready(chosen)
+    candidates = [c for c in uow.connections.list_for_site(site_id) if c.email]
+    if email:
+        matches = [c for c in candidates if c.email and c.email.lower() == email.lower()]
+        if matches:  # a connected one first, should a stale one share the address
+            return _ready(sorted(matches, key=lambda c: c.status is not Status.CONNECTED)[0])
+    if len(candidates) == 1:
+        return _ready(candidates[0])
+    if not candidates:
+        raise errors.ConnectionRequired("no Gmail account is connected to this site yet")
+    listed = ", ".join(sorted({c.email for c in candidates if c.email}))
+    raise errors.ConnectionRequired(
+        "the From address matches none of this site's connected Gmail accounts "
+        f"({listed}); send from one of them or pass connection_id"
+    )
+
+
+def _ready(connection: Connection) -> Connection:
+    if connection.status is not Status.CONNECTED:
+        raise errors.ReconnectRequired(
+            f"connection {connection.id} needs the site admin to connect Gmail again")
+    if GMAIL_SEND not in connection.scopes:
+        raise errors.ScopeMissing("the Google account did not grant permission to send mail")
+    return connection
+
+
+def _key_hash(key: str | None) -> str | None:
+    if key is None:
+        return None
+    key = key.strip()
+    if not key or len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable():
+        raise errors.InvalidRequest("Idempotency-Key must be 1 to 255 printable characters")
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _message_hash(message: BinaryIO) -> str:
+    digest = hashlib.sha256()
+    message.seek(0)
+    for chunk in iter(lambda: message.read(1024 * 1024), b""):
+        digest.update(chunk)
+    message.seek(0)
+    return digest.hexdigest()
+
+
+def _claim(uow: UnitOfWork, clock: Clock, out: Outgoing, key_hash: str) -> SendResult | None:
+    now = clock.now()
+    request_hash = _message_hash(out.message)
+    existing = uow.idempotency.claim(out.site_id, key_hash, request_hash, now,
+                                     now - IDEMPOTENCY_TTL)
+    if existing is None:
+        return None
+    if existing.request_hash != request_hash:
+        raise errors.IdempotencyKeyReused(
+            "this Idempotency-Key was already used for a different message")
+    if existing.state != "done" or not existing.gmail_id or not existing.connection_id:
+        raise errors.IdempotencyInProgress(
+            "a send with this Idempotency-Key is in progress; retry shortly", retry_after=1)
+    return SendResult(existing.gmail_id, existing.thread_id or existing.gmail_id,
+                      existing.connection_id, replayed=True)
+
+
+def _send_with_retries(s: Sending, connection_id: str, out: Outgoing) -> GmailSent:
+    """401: one forced refresh and one retry. 5xx/timeouts: bounded jittered backoff."""
+    token = tokens.access_token(s.uow_factory, s.google, s.clock, connection_id)
+    refreshed = False
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return s.gmail.send(token, out.message, out.size)
+        except GmailUnauthorized:
+            if refreshed:
+                raise errors.UpstreamUnavailable(
+                    "Gmail refused a freshly refreshed token; try again later", retry_after=60
+                ) from None
+            refreshed = True
+            attempt -= 1  # the retry after a refresh is not a failure of Gmail's
+            token = tokens.access_token(s.uow_factory, s.google, s.clock, connection_id,
+                                        rejected=token)
+        except GmailRateLimited as exc:
+            raise errors.RateLimited("Gmail is rate limiting this account; retry later",
+                                     retry_after=exc.retry_after or 60) from None
+        except GmailRejected as exc:
+            raise rejected_error(exc) from None
+        except TransientUpstream as exc:
+            if attempt >= max(1, s.attempts):
+                raise errors.UpstreamUnavailable(
+                    "Gmail is unavailable; try again shortly",
+                    retry_after=exc.retry_after or 30) from None
+            # Full jitter: retries from many senders spread out instead of arriving together.
+            delay = random.uniform(0, min(s.backoff_cap, s.backoff_base * 2 ** attempt))  # noqa: S311
+            s.sleep(delay)
+
+
+def rejected_error(exc: GmailRejected) -> errors.ServiceError:
+    """A permanent Gmail refusal as a stable code; our own words, never Google's echo."""
+    if exc.reason == "failedPrecondition":
+        return errors.MailServiceNotEnabled(
+            "this Google account has no Gmail (mail service not enabled); connect an account "
+            "that has Gmail")
+    if exc.reason == "insufficientPermissions":
+        return errors.ScopeMissing("the Google account did not grant permission to send mail; "
+                                   "the site admin must connect again and allow sending")
+    if exc.status == 413:
+        return errors.MessageTooLarge("Gmail refused the message as too large")
+    if exc.status == 403:
+        return errors.PermissionDeniedUpstream(
+            "Gmail refused to send for this account (for example a Workspace administrator "
+            "blocked API access)")
+    return errors.InvalidMessage("Gmail refused the message as malformed")
+
+
+def _finish(s: Sending, out: Outgoing, connection_id: str, key_hash: str | None,
+            info: MessageInfo, sent: GmailSent | None, outcome: str) -> None:
+    """Audit the send and settle its Idempotency-Key, in one transaction."""
+    with s.uow_factory() as uow:
+        now = s.clock.now()
+        uow.audit.record(
+            "message:sent" if sent else "message:failed", now, site_id=out.site_id,
+            connection_id=connection_id, outcome=outcome,
+            gmail_id=sent.id if sent else None, recipients=info.recipients, size=info.size,
+        )
+        if key_hash is not None:
+            if sent is not None:
+                uow.idempotency.complete(out.site_id, key_hash, connection_id=connection_id,
+                                         gmail_id=sent.id, thread_id=sent.thread_id)
+            else:
+                uow.idempotency.release(out.site_id, key_hash)
+        uow.commit()
+    log.info("message %s", outcome, extra={
+        "connection_id": connection_id, "gmail_id": sent.id if sent else None,
+        "recipients": info.recipients, "size": info.size, "outcome": outcome})
