@@ -72,6 +72,10 @@ def create_app_from_container(container: Container) -> Flask:
     if container.sandbox is not None:
         from gmail_oneclick.sandbox import create_sandbox_app
 
+        from . import demo
+
+        app.register_blueprint(demo.bp)
+
         sandbox_app = create_sandbox_app(container.sandbox)
         app.wsgi_app = DispatcherMiddleware(  # type: ignore[method-assign]
             app.wsgi_app, {SANDBOX_MOUNT: sandbox_app.wsgi_app}
