@@ -27,8 +27,11 @@ class RiscRepository:
             statement = postgresql.insert(risc_events).values(**values)
         else:
             statement = sqlite.insert(risc_events).values(**values)
-        result = self.conn.execute(statement.on_conflict_do_nothing(index_elements=["jti"]))
-        return result.rowcount == 1
+        # RETURNING rather than rowcount, which psycopg reports as -1 for this statement.
+        inserted = self.conn.execute(
+            statement.on_conflict_do_nothing(index_elements=["jti"]).returning(risc_events.c.jti)
+        ).first()
+        return inserted is not None
 
     def forget_before(self, cutoff: datetime) -> int:
         """Drop old jti records (replays older than this are not expected)."""
