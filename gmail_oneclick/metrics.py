@@ -18,21 +18,29 @@ id, an email or anything a caller chooses. A value outside the vocabulary become
 
 from __future__ import annotations
 
+import functools
 import re
-from typing import Final, Literal
+import time
+from collections.abc import Callable
+from typing import Final, Literal, ParamSpec, TypeVar
 
 from prometheus_client import Counter, Histogram
 
+from gmail_oneclick.errors import ServiceError
 from gmail_oneclick.model import RevocationReason
+from gmail_oneclick.ports import InvalidGrant, UpstreamMisconfigured
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 PREFIX: Final = "gmail_oneclick_"
 OTHER: Final = "other"
 
-RefreshResult = Literal["ok", "invalid_grant", "transient"]
-DeliveryResult = Literal["delivered", "retrying", "gave_up"]
+RefreshResult = Literal["ok", "invalid_grant", "transient", "misconfigured"]
 
-_REFRESH_RESULTS: Final = frozenset({"ok", "invalid_grant", "transient"})
-_DELIVERY_RESULTS: Final = frozenset({"delivered", "retrying", "gave_up"})
+_REFRESH_RESULTS: Final = frozenset({"ok", "invalid_grant", "transient", "misconfigured"})
+# services/webhooks.py's outcomes: delivered, retried (will try again), failed (gave up).
+_DELIVERY_RESULTS: Final = frozenset({"delivered", "retried", "failed"})
 _PURGE_REASONS: Final = frozenset(r.value for r in RevocationReason)
 # Stable error codes are short snake_case words (gmail_oneclick/errors.py); anything else is a bug
 # in the caller and must not become a new time series.
@@ -86,9 +94,42 @@ def observe_send(outcome: str, seconds: float) -> None:
     SEND_SECONDS.observe(max(0.0, seconds))
 
 
+def timed_send(func: Callable[P, R]) -> Callable[P, R]:
+    """Decorator for the one send use case: records its duration and outcome (``sent``, the
+    ServiceError's code, or ``internal_error``)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        started = time.monotonic()
+        outcome = "internal_error"
+        try:
+            result = func(*args, **kwargs)
+            outcome = "sent"
+            return result
+        except ServiceError as exc:
+            outcome = exc.code
+            raise
+        finally:
+            observe_send(outcome, time.monotonic() - started)
+
+    return wrapper
+
+
 def count_refresh(result: RefreshResult) -> None:
     """Record one refresh attempt at Google's token endpoint."""
     REFRESHES.labels(result=_bounded(result, _REFRESH_RESULTS)).inc()
+
+
+def count_refresh_error(exc: BaseException) -> None:
+    """Record a refresh that raised ``exc``: invalid_grant, transient or misconfigured."""
+    if isinstance(exc, InvalidGrant):
+        count_refresh("invalid_grant")
+    elif isinstance(exc, UpstreamMisconfigured):
+        count_refresh("misconfigured")
+    elif isinstance(exc, Exception):
+        # Timeouts and connection errors are transient whatever type the adapter let through;
+        # KeyboardInterrupt and SystemExit are no answer from Google at all.
+        count_refresh("transient")
 
 
 def count_purge(reason: str) -> None:
@@ -102,11 +143,46 @@ def observe_detection_latency(seconds: float) -> None:
     DETECTION_SECONDS.observe(max(0.0, seconds))
 
 
+def observe_detection_since(event_at: object, *, purged: int = 1) -> None:
+    """Record ``purged`` revocations detected from an event stamped ``event_at`` (Unix
+    seconds, e.g. a RISC token's ``iat``), purged now. A missing or odd stamp is skipped."""
+    if isinstance(event_at, int | float) and not isinstance(event_at, bool):
+        for _ in range(max(0, purged)):
+            observe_detection_latency(time.time() - float(event_at))
+
+
+def timed_detection(func: Callable[P, R]) -> Callable[P, R]:
+    """Decorator for a purge that starts the moment a revocation is seen (invalid_grant) and
+    returns after its commit: records that span when it completes."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        started = time.monotonic()
+        result = func(*args, **kwargs)
+        observe_detection_latency(time.monotonic() - started)
+        return result
+
+    return wrapper
+
+
 def observe_sweep(seconds: float) -> None:
     """Record one completed checker sweep. Its backlog is counted at scrape time."""
     SWEEP_SECONDS.observe(max(0.0, seconds))
 
 
-def count_webhook_delivery(result: DeliveryResult) -> None:
-    """Record one webhook delivery attempt: delivered, retrying (will try again), gave_up."""
+def timed_sweep(func: Callable[P, R]) -> Callable[P, R]:
+    """Decorator for the checker's sweep: records the duration of each sweep that completes."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        started = time.monotonic()
+        result = func(*args, **kwargs)
+        observe_sweep(time.monotonic() - started)
+        return result
+
+    return wrapper
+
+
+def count_webhook_delivery(result: str) -> None:
+    """Record one webhook delivery attempt: delivered, retried (will try again), failed."""
     WEBHOOK_DELIVERIES.labels(result=_bounded(result, _DELIVERY_RESULTS)).inc()

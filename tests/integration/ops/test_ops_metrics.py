@@ -155,3 +155,87 @@ def test_multiprocess_dir_aggregates_what_other_processes_recorded(
     assert sample(families, "gmail_oneclick_sends", "gmail_oneclick_sends_total",
                   outcome="sent") == 2
     assert "gmail_oneclick_checker_backlog" in families
+
+
+def counter_value(counter: Any, **labels: str) -> float:
+    """A counter's current value in this process (no scrape needed for the helpers' own tests)."""
+    for family in counter.collect():
+        for s in family.samples:
+            if s.name.endswith("_total") and s.labels == labels:
+                return float(s.value)
+    return 0.0
+
+
+def test_timed_send_records_sent_or_the_error_code_it_answered() -> None:
+    from gmail_oneclick.errors import ReconnectRequired
+
+    @metrics.timed_send
+    def send(fail: Exception | None) -> str:
+        if fail is not None:
+            raise fail
+        return "gmail-id"
+
+    before = {o: counter_value(metrics.SENDS, outcome=o)
+              for o in ("sent", "reconnect_required", "internal_error")}
+    assert send(None) == "gmail-id"
+    with pytest.raises(ReconnectRequired):
+        send(ReconnectRequired("gone"))
+    with pytest.raises(KeyError):
+        send(KeyError("bug"))
+    for outcome, value in before.items():
+        assert counter_value(metrics.SENDS, outcome=outcome) == value + 1, outcome
+
+
+def test_refresh_errors_are_classified_without_purging_on_transient_ones() -> None:
+    from gmail_oneclick.ports import InvalidGrant, TransientUpstream, UpstreamMisconfigured
+
+    cases = [(InvalidGrant("x"), "invalid_grant"), (TransientUpstream("x"), "transient"),
+             (TimeoutError(), "transient"), (UpstreamMisconfigured("x"), "misconfigured")]
+    for exc, result in cases:
+        before = counter_value(metrics.REFRESHES, result=result)
+        metrics.count_refresh_error(exc)
+        assert counter_value(metrics.REFRESHES, result=result) == before + 1, exc
+
+
+def test_detection_since_a_risc_iat_observes_once_per_purged_connection() -> None:
+    import time
+
+    def count() -> float:
+        for family in metrics.DETECTION_SECONDS.collect():
+            for s in family.samples:
+                if s.name.endswith("_count"):
+                    return float(s.value)
+        return 0.0
+
+    before = count()
+    metrics.observe_detection_since(time.time() - 0.02, purged=2)
+    metrics.observe_detection_since(None, purged=3)  # no iat: nothing to measure from
+    metrics.observe_detection_since(time.time() + 5)  # Google's clock ahead: counted as 0 s
+    assert count() == before + 3
+
+
+def test_timed_sweep_and_timed_detection_record_only_completed_work() -> None:
+    def count(histogram: Any) -> float:
+        for family in histogram.collect():
+            for s in family.samples:
+                if s.name.endswith("_count"):
+                    return float(s.value)
+        return 0.0
+
+    @metrics.timed_sweep
+    def sweep(ok: bool) -> int:
+        if not ok:
+            raise ConnectionError("database down")
+        return 3
+
+    @metrics.timed_detection
+    def purge() -> None:
+        return None
+
+    sweeps, detections = count(metrics.SWEEP_SECONDS), count(metrics.DETECTION_SECONDS)
+    assert sweep(True) == 3
+    with pytest.raises(ConnectionError):
+        sweep(False)
+    purge()
+    assert count(metrics.SWEEP_SECONDS) == sweeps + 1
+    assert count(metrics.DETECTION_SECONDS) == detections + 1
