@@ -16,8 +16,13 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 import requests
 
-from gmail_oneclick.model import REQUIRED_SCOPES, USERINFO_EMAIL, Connection, Status, \
-    connection_owner
+from gmail_oneclick.model import (
+    REQUIRED_SCOPES,
+    USERINFO_EMAIL,
+    Connection,
+    Status,
+    connection_owner,
+)
 from gmail_oneclick.sandbox.driver import approve_consent
 from gmail_oneclick.sandbox.gmail_state import GmailSandbox, gmail_state
 from tests.conftest import RegisteredSite

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.integration.sending.conftest import b64url, link_account, make_message
-
 from gmail_oneclick.sandbox.gmail_state import GmailSandbox
+from tests.integration.sending.conftest import b64url, link_account, make_message
 
 
 def test_json_raw_is_sent_and_gmail_ids_returned(post: Any, alice: Any, gmail: GmailSandbox):
