@@ -213,7 +213,6 @@ def _store_connection(
             cid, email=identity.email, status=Status.CONNECTED, scopes=grant.scopes,
             revoked_at=None, revocation_reason=None, updated_at=now, last_verified_at=now,
             access_token_expires_at=grant.expires_at, next_check_at=next_check,
-            lease_owner=None, lease_until=None,
         )
     else:
         cid = new_id("conn")
