@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
+from gmail_oneclick import metrics
 from gmail_oneclick.bootstrap import Container
 from gmail_oneclick.ids import new_id
 from gmail_oneclick.services import revocation, webhooks
@@ -38,6 +39,7 @@ def lease_owner() -> str:
     return f"{socket.gethostname()[:30]}:{os.getpid()}:{new_id('chk')[4:]}"
 
 
+@metrics.timed_sweep
 def sweep(container: Container, *, transport: webhooks.WebhookTransport | None = None,
           owner: str | None = None) -> dict[str, int]:
     """One sweep: verify due connections, then deliver due webhooks. Returns counts.

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from gmail_oneclick import metrics
 from gmail_oneclick.errors import NotFound
 from gmail_oneclick.model import Connection, RevocationReason, Status, connection_owner
 from gmail_oneclick.ports import Clock, GoogleAccounts, UpstreamError
@@ -66,6 +67,7 @@ def purge_connection(
     now = clock.now()
     changed = uow.connections.mark_reconnect_required(connection_id, reason.value, now)
     if changed:
+        metrics.count_purge(reason.value)
         uow.audit.record(
             "connection:revoked", now, site_id=connection.site_id, connection_id=connection_id,
             reason=reason.value, trigger=trigger,

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, BinaryIO
 
-from gmail_oneclick import errors
+from gmail_oneclick import errors, metrics
 from gmail_oneclick.model import GMAIL_SEND, Connection, Status
 from gmail_oneclick.ports import (
     Clock,
@@ -76,6 +76,7 @@ class Outgoing:
     idempotency_key: str | None = None
 
 
+@metrics.timed_send
 def send_message(s: Sending, out: Outgoing) -> SendResult:
     """Send ``out`` and return Gmail's ids (or the first result of a repeated Idempotency-Key).
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from gmail_oneclick import metrics
 from gmail_oneclick.errors import (
     NotFound,
     ReconnectRequired,
@@ -170,11 +171,14 @@ def _refresh_or_raise(
     try:
         grant = google.refresh(refresh_token.decode())
     except InvalidGrant:
+        metrics.count_refresh("invalid_grant")
         _purge(uow_factory, clock, connection_id)
         raise ReconnectRequired(_RECONNECT) from None
-    except BaseException:
+    except BaseException as exc:
+        metrics.count_refresh_error(exc)
         _release(uow_factory, connection_id, owner)
         raise
+    metrics.count_refresh("ok")
     _persist(uow_factory, clock, connection_id, owner, grant)
     return grant
 
@@ -188,6 +192,7 @@ def _service_error(exc: TransientUpstream | UpstreamMisconfigured) -> ServiceErr
                                retry_after=exc.retry_after or 5)
 
 
+@metrics.timed_detection
 def _purge(uow_factory: UowFactory, clock: Clock, connection_id: str) -> None:
     with uow_factory() as uow:
         revocation.purge_connection(uow, clock, connection_id, RevocationReason.INVALID_GRANT,

@@ -11,6 +11,7 @@ import threading
 
 from flask import Blueprint, Response, jsonify, request
 
+from gmail_oneclick import metrics
 from gmail_oneclick.bootstrap import Container
 from gmail_oneclick.google.risc import MAX_TOKEN_BYTES, InvalidSecurityEvent, RiscVerifier
 from gmail_oneclick.ids import new_id
@@ -55,6 +56,7 @@ def receive() -> Response:
     with c.uow() as uow:
         result = revocation.handle_security_event(uow, c.clock, claims)
         uow.commit()
+    metrics.observe_detection_since(claims.get("iat"), purged=len(result.purged))
     log.info("RISC event accepted", extra={
         "event_types": [t.rsplit("/", 1)[-1] for t in result.event_types],
         "duplicate": result.duplicate, "purged": len(result.purged),

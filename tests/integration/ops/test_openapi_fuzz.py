@@ -8,15 +8,13 @@ the whole run stays well under a minute.
 
 from __future__ import annotations
 
-import re
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
+from ops_flow import connect_account
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -28,8 +26,6 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from gmail_oneclick.sandbox.driver import approve_consent
-
 pytestmark = pytest.mark.slow
 
 # A raw RFC 5322 message goes on the wire as the text it is.
@@ -37,8 +33,6 @@ schemathesis.serializer.alias("message/rfc822", "text/plain")
 
 EXAMPLES = 50  # per operation and generation mode
 ACCOUNT = "admin@example.com"  # the From address of the document's example messages
-RETURN_URL = "https://blog.example.com/wp-admin/options-general.php?page=gmail"
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 CHECKS = [
     not_a_server_error,
@@ -49,26 +43,6 @@ CHECKS = [
     negative_data_rejection,
     ignored_auth,
 ]
-
-
-def path_of(url: str) -> str:
-    parts = urlsplit(url)
-    return parts.path + (f"?{parts.query}" if parts.query else "")
-
-
-def connect_account(app: Any, site: Any, email: str) -> str:
-    """Click through the service's consent flow as the site admin; returns the connection id."""
-    client = app.test_client()
-    link = client.post("/v1/connections", json={"return_url": RETURN_URL}, headers=site.auth)
-    connect_url = link.get_json()["connect_url"]
-    page = client.get(path_of(connect_url)).get_data(as_text=True)
-    csrf = CSRF.search(page).group(1)  # type: ignore[union-attr]
-    to_google = client.post(path_of(connect_url), data={"csrf_token": csrf})
-    with requests.Session() as google:
-        callback = approve_consent(google, to_google.headers["Location"], email)
-    back = client.get(path_of(callback))
-    assert back.status_code == 303, back.get_data(as_text=True)
-    return parse_qs(urlsplit(back.headers["Location"]).query)["connection_id"][0]
 
 
 def served_operations(app: Any) -> tuple[Any, list[Any]]:

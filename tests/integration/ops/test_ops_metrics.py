@@ -239,3 +239,28 @@ def test_timed_sweep_and_timed_detection_record_only_completed_work() -> None:
     purge()
     assert count(metrics.SWEEP_SECONDS) == sweeps + 1
     assert count(metrics.DETECTION_SECONDS) == detections + 1
+
+
+def test_a_real_send_and_a_disconnect_show_up_in_the_scrape(app: Any, client: Any,
+                                                           site: Any) -> None:
+    import base64
+
+    from ops_flow import connect_account
+
+    connection_id = connect_account(app, site, "admin@example.com")
+    before = scrape(client)
+    raw = base64.urlsafe_b64encode(b"From: admin@example.com\r\nTo: reader@example.org\r\n"
+                                   b"Subject: hello\r\n\r\nhi\r\n").decode()
+    assert client.post("/v1/messages", json={"raw": raw}, headers=site.auth).status_code == 200
+    assert client.delete(f"/v1/connections/{connection_id}", headers=site.auth).status_code == 204
+    after = scrape(client)
+
+    def grew(name: str, sample_name: str, **labels: str) -> float:
+        return (sample(after, name, sample_name, **labels)
+                - sample(before, name, sample_name, **labels))
+
+    assert grew("gmail_oneclick_sends", "gmail_oneclick_sends_total", outcome="sent") == 1
+    assert grew("gmail_oneclick_send_duration_seconds",
+                "gmail_oneclick_send_duration_seconds_count") == 1
+    assert grew("gmail_oneclick_purges", "gmail_oneclick_purges_total",
+                reason="disconnected") == 1
