@@ -88,12 +88,14 @@ def send_message(s: Sending, out: Outgoing) -> SendResult:
     info = inspect_message(out.message, out.size)
     key_hash = _key_hash(out.idempotency_key)
     with s.uow_factory() as uow:
-        connection = choose_connection(uow, out.site_id, out.connection_id,
-                                       out.account_email or info.from_address)
+        # The key first: a repeat gets the first result even if the connection changed since.
         if key_hash is not None:
             replay = _claim(uow, s.clock, out, key_hash)
             if replay is not None:
                 return replay
+        # Refusing here rolls the claim back with the rest of this unit of work.
+        connection = choose_connection(uow, out.site_id, out.connection_id,
+                                       out.account_email or info.from_address)
         uow.commit()
     try:
         sent = _send_with_retries(s, connection.id, out)

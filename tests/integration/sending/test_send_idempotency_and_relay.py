@@ -144,3 +144,29 @@ def test_post_smtp_errors_have_its_shape(client: Any, site: Any, alice: Any,
     assert limited.get_json()["error"] is True and "Retry-After" in limited.headers
     unauth = client.post(RELAY, json=_relay_body(make_message()))
     assert unauth.status_code == 401 and unauth.get_json()["error"] is True
+
+
+def test_repeat_after_the_connection_was_purged_still_returns_the_first_result(
+        post: Any, container: Any, alice: Any, gmail: GmailSandbox):
+    from gmail_oneclick.model import RevocationReason
+    from gmail_oneclick.services.revocation import purge_connection
+
+    raw = make_message()
+    first = post(raw, headers=KEY)
+    with container.uow() as uow:
+        purge_connection(uow, container.clock, alice.id, RevocationReason.DISCONNECTED,
+                         trigger="test")
+        uow.commit()
+    again = post(raw, headers=KEY)
+    assert again.status_code == 200 and again.get_json() == first.get_json()
+    fresh = post(raw, headers={"Idempotency-Key": "another"})
+    assert fresh.get_json()["error"]["code"] == "reconnect_required"
+    assert gmail.sent_count() == 1
+
+
+def test_refused_send_leaves_no_pending_key(post: Any, container: Any, site: Any,
+                                            gmail: GmailSandbox):
+    assert post(make_message(), headers=KEY).get_json()["error"]["code"] == "connection_required"
+    with container.uow() as uow:
+        assert uow.idempotency.get(site.id, hashlib.sha256(b"order-1234-confirmation")
+                                   .hexdigest()) is None
