@@ -13,7 +13,7 @@ import logging
 import random
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Protocol
 
@@ -51,7 +51,6 @@ class DeliveryCounts:
     delivered: int = 0
     retried: int = 0
     failed: int = 0
-    errors: list[str] = field(default_factory=list)
 
 
 def enqueue_event(

@@ -50,7 +50,7 @@ def test_checker_once_on_the_command_line_catches_a_revocation(
 
     assert proc.returncode == 0, proc.stderr
     counts = json.loads(proc.stdout)
-    assert counts["revoked"] == 1
+    assert counts["revoked"] == 1, (counts, proc.stderr[-3000:])
     assert connection_row(container, linked.id).status is Status.RECONNECT_REQUIRED
     assert not database_contains(container, linked.refresh_token)
 
@@ -194,7 +194,7 @@ def test_checker_module_never_imports_flask() -> None:
     import sys
 
     code = ("import sys, gmail_oneclick.checker; "
-            "sys.exit(1 if any(m == 'flask' or m.startswith('flask.') for m in sys.modules) else 0)")
+            "sys.exit(any(m.split('.')[0] == 'flask' for m in sys.modules))")
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
 
 

@@ -1,0 +1,76 @@
+"""Pure pieces of the revocation lifecycle: schedules, backoff, outcome mapping, key fetching."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from gmail_oneclick.google.risc import InvalidSecurityEvent, JwksCache, RiscVerifier
+from gmail_oneclick.services import revocation, webhooks
+from gmail_oneclick.settings import Settings
+
+
+def test_backoff_grows_is_capped_and_jittered() -> None:
+    assert webhooks.retry_delay(1, rng=lambda: 1.0) < webhooks.retry_delay(5, rng=lambda: 1.0)
+    assert webhooks.retry_delay(50, rng=lambda: 1.0) == timedelta(
+        seconds=webhooks.MAX_RETRY_SECONDS)
+    assert webhooks.retry_delay(5, rng=lambda: 0.0) == timedelta(seconds=1)
+
+
+@pytest.mark.parametrize("draw", [0.0, 0.5, 1.0])
+def test_next_check_is_never_later_than_the_interval(draw: float) -> None:
+    delay = revocation.next_check_after(3600, rng=lambda: draw)
+    assert timedelta(seconds=2880) <= delay <= timedelta(seconds=3600)
+
+
+def test_google_retry_after_is_honoured_for_a_postponed_check() -> None:
+    delay = revocation._retry_after(revocation.CHECK_TRANSIENT, 7200, rng=lambda: 0.0)
+    assert delay == timedelta(seconds=7200)
+
+
+def test_every_refresh_outcome_has_a_counter() -> None:
+    from gmail_oneclick.services.tokens import RefreshOutcome
+
+    doc = RefreshOutcome.__doc__ or ""
+    for status in ("refreshed", "revoked", "transient", "misconfigured", "busy",
+                   "not_connected"):
+        assert status in doc
+        assert status in revocation._OUTCOMES
+
+
+class CountingCache(JwksCache):
+    def __init__(self, keys: dict[str, Any], clock: list[float]) -> None:
+        super().__init__("http://127.0.0.1:9/certs", timeout=1.0, max_fetches=2, window=60.0,
+                         monotonic=lambda: clock[0])
+        self.served = keys
+
+    def _fetch(self) -> None:
+        self._recent.append(self._monotonic())
+        self.fetches += 1
+        self._keys = dict(self.served)
+
+
+def test_unknown_kids_refetch_the_key_set_at_a_limited_rate() -> None:
+    clock = [0.0]
+    cache = CountingCache({"k1": object()}, clock)
+    assert cache.key("k1") is cache.served["k1"]
+    with pytest.raises(InvalidSecurityEvent):
+        cache.key("forged-1")
+    with pytest.raises(InvalidSecurityEvent):
+        cache.key("forged-2")
+    assert cache.fetches == 2  # the third lookup within the window did not fetch
+    cache.served["k2"] = object()
+    with pytest.raises(InvalidSecurityEvent):
+        cache.key("k2")
+    clock[0] = 61.0
+    assert cache.key("k2") is cache.served["k2"]  # a rotation is picked up once allowed
+
+
+@pytest.mark.parametrize("token", [b"", b"not.a.jwt", b"\xff\xfe", b"a" * 70000])
+def test_malformed_tokens_are_invalid(token: bytes) -> None:
+    verifier = RiscVerifier(Settings(google_client_id="client"),
+                            jwks=CountingCache({}, [0.0]))
+    with pytest.raises(InvalidSecurityEvent):
+        verifier.verify(token)
