@@ -204,3 +204,24 @@ def test_other_sites_connections_are_checked_too(
     shop = register_site(container, name="Shop", origin="https://shop.example.com")
     link_account(container, sandbox, shop.id, "alice@example.com")
     assert checker.sweep(container)["verified"] == 1
+
+
+def test_the_long_running_checker_sweeps_until_stopped(
+    container: Any, sandbox: Any, link: Any, site: Any
+) -> None:
+    from tests.integration.revocation.conftest import wait_until
+
+    linked = link(site.id, "alice@example.com")
+    sandbox.state.revoke_grant("alice@example.com")
+    stop = threading.Event()
+    runner = threading.Thread(target=checker.run_forever, args=(container,),
+                              kwargs={"stop": stop})
+    runner.start()
+    try:
+        assert wait_until(
+            lambda: connection_row(container, linked.id).status is Status.RECONNECT_REQUIRED,
+            timeout=15)
+    finally:
+        stop.set()
+        runner.join(timeout=30)
+    assert not runner.is_alive()
