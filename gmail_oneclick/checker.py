@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 CLAIM_HOLD = timedelta(minutes=15)
 SWEEP_SECONDS = 60
 DELIVERY_SECONDS = 10
+# Google does not redeliver a security event after days; older jti records only take space.
+RISC_JTI_RETENTION = timedelta(days=30)
 
 
 def lease_owner() -> str:
@@ -52,6 +54,7 @@ def sweep(container: Container, *, transport: webhooks.WebhookTransport | None =
     with container.uow() as uow:
         due = uow.connections.claim_due_for_check(
             now, limit=settings.checker_batch, hold_until=now + CLAIM_HOLD)
+        uow.risc.forget_before(now - RISC_JTI_RETENTION)
         uow.commit()
     counts: Counter[str] = Counter(claimed=len(due))
     workers = max(1, min(settings.checker_concurrency, len(due) or 1))
