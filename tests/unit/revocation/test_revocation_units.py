@@ -30,14 +30,12 @@ def test_google_retry_after_is_honoured_for_a_postponed_check() -> None:
     assert delay == timedelta(seconds=7200)
 
 
-def test_every_refresh_outcome_has_a_counter() -> None:
-    from gmail_oneclick.services.tokens import RefreshOutcome
-
-    doc = RefreshOutcome.__doc__ or ""
-    for status in ("refreshed", "revoked", "transient", "misconfigured", "busy",
-                   "not_connected"):
-        assert status in doc
-        assert status in revocation._OUTCOMES
+def test_only_a_revoked_refresh_counts_as_revoked() -> None:
+    """services.tokens' RefreshOutcome statuses: only ``revoked`` means the grant is dead."""
+    revoked = {s for s, c in revocation._OUTCOMES.items() if c == revocation.CHECK_REVOKED}
+    assert revoked == {"revoked"}
+    assert set(revocation._OUTCOMES) == {"refreshed", "revoked", "transient", "misconfigured",
+                                         "busy", "not_connected"}
 
 
 class CountingCache(JwksCache):
