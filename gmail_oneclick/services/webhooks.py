@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from standardwebhooks import Webhook
 
+from gmail_oneclick import metrics
 from gmail_oneclick.ids import new_id
 from gmail_oneclick.model import rfc3339
 from gmail_oneclick.ports import Clock
@@ -165,4 +166,5 @@ def _deliver_one(
     log.info("webhook attempt", extra={"event_id": event.id, "site_id": event.site_id,
                                        "status": status, "attempts": attempts,
                                        "outcome": outcome})
+    metrics.count_webhook_delivery(outcome)
     return outcome
