@@ -1,0 +1,6 @@
+"""Benchmarks a user runs to reproduce the README's figures: ``python -m bench.run_all``.
+
+Each ``bench/<figure>.py`` builds its own world (temporary database, the Google sandbox in its
+own process, the service under gunicorn on loopback), prints a short table and, last, one JSON
+line of figures. They print figures; they never assert targets.
+"""

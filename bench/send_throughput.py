@@ -1,0 +1,156 @@
+"""Sends per second through the service vs the same sends made directly with
+google-api-python-client, and the service's CPU time per send.
+
+Method: the Google sandbox runs in its own process; the service runs under gunicorn (the
+Procfile's web command, default workers and threads) in another. This process is the load:
+``--clients`` threads, each sending small messages (~0.4 KB) in a closed loop. Directly: each
+thread builds its own Gmail client (``googleapiclient.discovery.build`` with google-auth
+credentials holding the account's own access token) and calls ``users.messages.send``. Through
+the service: each thread POSTs ``{"raw": ...}`` to ``/v1/messages`` with the site's API key.
+Service CPU is utime+stime of gunicorn's master and workers from /proc/<pid>/stat over the
+timed phase, minus its idle rate measured just before, divided by the sends.
+"""
+
+from __future__ import annotations
+
+import base64
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import requests
+
+from bench import common
+
+TARGET_RATIO = 0.6
+TARGET_CPU_MS = 2.0
+
+
+def run_clients(clients: int, total: int, make_sender: Callable[[], Callable[[], bool]],
+                ) -> tuple[float, int, int]:
+    """``total`` sends spread over ``clients`` threads; (seconds, ok, failed)."""
+    lock = threading.Lock()
+    left = [total]
+    ok = [0, 0]
+    ready = threading.Barrier(clients + 1)
+
+    def worker() -> None:
+        send = make_sender()
+        ready.wait()
+        while True:
+            with lock:
+                if left[0] <= 0:
+                    return
+                left[0] -= 1
+            good = send()
+            with lock:
+                ok[0 if good else 1] += 1
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    ready.wait()
+    start = time.perf_counter()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - start, ok[0], ok[1]
+
+
+def direct_sender(endpoint: str, access_token: str, raw: bytes) -> Callable[[], Callable[[], bool]]:
+    def make() -> Callable[[], bool]:
+        from google.oauth2.credentials import Credentials
+        from googleapiclient.discovery import build
+
+        gmail = build("gmail", "v1", credentials=Credentials(token=access_token),
+                      static_discovery=True, client_options={"api_endpoint": endpoint})
+        body = {"raw": base64.urlsafe_b64encode(raw).decode()}
+
+        def send() -> bool:
+            answer = gmail.users().messages().send(userId="me", body=body).execute()
+            return bool(answer.get("id"))
+
+        return send
+
+    return make
+
+
+def service_sender(url: str, auth: dict[str, str], raw: bytes) -> Callable[[], Callable[[], bool]]:
+    body = {"raw": base64.urlsafe_b64encode(raw).decode().rstrip("=")}
+
+    def make() -> Callable[[], bool]:
+        session = requests.Session()
+
+        def send() -> bool:
+            response = session.post(url + "/v1/messages", json=body, headers=auth, timeout=60)
+            return response.status_code == 200
+
+        return send
+
+    return make
+
+
+def measure(clients: int, sends: int, warmup: int) -> dict[str, Any]:
+    with common.RemoteSandbox(accounts=1) as sandbox, common.fresh_database() as db, \
+            tempfile.TemporaryDirectory() as instance:
+        values = common.settings_values(db, common.keyring_text(), sandbox, instance)
+        container = common.build_container(values)
+        site = common.add_site(container)
+        ours, theirs = sandbox.grants(0, 1)[0], sandbox.grants(0, 1)[0]
+        common.store_connections(container, site.id, [ours])
+        container.engine.dispose()
+        raw = common.make_message(ours["email"])
+        direct = direct_sender(sandbox.url + "/", theirs["access_token"], raw)
+        run_clients(clients, warmup, direct)
+        sandbox.call("forget_sent")
+        cpu0 = time.process_time()
+        direct_s, direct_ok, direct_failed = run_clients(clients, sends, direct)
+        client_cpu = time.process_time() - cpu0
+        with common.ServiceProcess(values) as service:
+            via = service_sender(service.url, site.auth, raw)
+            run_clients(clients, warmup, via)
+            sandbox.call("forget_sent")
+            idle = common.idle_cpu_rate(service)
+            before = service.cpu_seconds()
+            service_s, service_ok, service_failed = run_clients(clients, sends, via)
+            busy = service.cpu_seconds() - before - idle * service_s
+        counts = sandbox.counts()
+    direct_rate = direct_ok / direct_s
+    service_rate = service_ok / service_s
+    return {
+        "clients": clients, "sends": sends, "message_bytes": len(raw),
+        "direct_sends_per_s": round(direct_rate, 1),
+        "service_sends_per_s": round(service_rate, 1),
+        "ratio": round(service_rate / direct_rate, 3),
+        "service_cpu_ms_per_send": round(busy / max(1, service_ok) * 1000, 3),
+        "direct_client_cpu_ms_per_send": round(client_cpu / max(1, direct_ok) * 1000, 3),
+        "failed": direct_failed + service_failed,
+        "refreshes": counts["refreshes"],
+    }
+
+
+def main() -> None:
+    p = common.parser(__doc__ or "")
+    p.add_argument("--clients", type=int, default=8)
+    p.add_argument("--sends", type=int, default=1500, help="sends per path")
+    args = p.parse_args()
+    if args.quick:
+        args.clients, args.sends = 2, 20
+    figures = measure(args.clients, args.sends, warmup=max(10, args.clients * 4))
+    common.table("Send throughput (small messages, POST /v1/messages vs direct client)", [
+        ("direct google-api-python-client", figures["direct_sends_per_s"], "sends/s"),
+        ("through the service", figures["service_sends_per_s"], "sends/s"),
+        ("ratio service/direct", figures["ratio"], f"target >= {TARGET_RATIO}"),
+        ("service CPU per send (ms)", figures["service_cpu_ms_per_send"],
+         f"target <= {TARGET_CPU_MS} (gunicorn master+workers, /proc, idle subtracted)"),
+        ("direct client CPU per send (ms)", figures["direct_client_cpu_ms_per_send"],
+         "for comparison: the client library in this process"),
+        ("failed sends", figures["failed"], "should be 0"),
+    ])
+    common.emit("send_throughput", {**figures, "target_ratio": TARGET_RATIO,
+                                    "target_cpu_ms": TARGET_CPU_MS})
+
+
+if __name__ == "__main__":
+    main()
