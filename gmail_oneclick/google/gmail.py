@@ -81,6 +81,9 @@ class GmailApiClient:
             "gmail", "v1", http=httplib2.Http(), static_discovery=True,
             client_options={"api_endpoint": self.endpoint},
         )
+        # Built once: each users().messages() call re-creates every method of the resource
+        # from the discovery document (over a third of a send's CPU); its send() only reads it.
+        self._messages_resource = self._service.users().messages()
 
     def send(self, access_token: str, message: BinaryIO, size: int) -> GmailSent:
         """See ports.GmailSender.send."""
@@ -102,7 +105,7 @@ class GmailApiClient:
         return _sent(answer)
 
     def _messages(self) -> Any:
-        return self._service.users().messages()
+        return self._messages_resource
 
     def _upload(self, transport: _BearerHttp, message: BinaryIO, size: int) -> Any:
         resumable = size > RESUMABLE_ABOVE
