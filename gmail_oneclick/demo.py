@@ -1,8 +1,8 @@
 """Sandbox-mode conveniences for `make run`: a demo site, and where to click.
 
-Only in sandbox mode (fake Google, development only): the demo site's API key is rotated at
-each start and printed so a person can also call the plugin API with curl. Nothing here runs
-against real Google.
+Only in sandbox mode (fake Google, development only). No key is printed: the demo page shows
+the demo site's connections itself, and an API key for curl comes from `sites add`, which shows
+it once, as in production.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from gmail_oneclick.model import Site
-from gmail_oneclick.services.sites import add_site, rotate_api_key
+from gmail_oneclick.services.sites import add_site
 from gmail_oneclick.urls import origin_of
 
 if TYPE_CHECKING:
@@ -36,8 +36,7 @@ def ensure_demo_site(container: Container) -> Site:
 
 
 def announce(container: Container) -> None:
-    """Print (stderr) the sandbox banner, the demo page's URL and, in sandbox mode only, the
-    demo site's freshly rotated API key."""
+    """Print (stderr) the sandbox banner and the URLs to click; never a key or token."""
     url = container.settings.public_url.rstrip("/")
     lines = [
         "",
@@ -46,11 +45,10 @@ def announce(container: Container) -> None:
     ]
     if container.sandbox is not None:
         site = ensure_demo_site(container)
-        with container.uow() as uow:
-            api_key = rotate_api_key(uow, container.clock, site.id)
         lines += [
             f"  Try it:          {url}{DEMO_PATH}",
-            f"  Demo site:       {site.id} (sandbox API key, rotated at each start: {api_key})",
-            f"  Its connections: curl -H 'Authorization: Bearer {api_key}' {url}/v1/connections",
+            f"  Demo site:       {site.id}",
+            "  API key for curl: GMAIL_ONECLICK_SANDBOX=1 .venv/bin/gmail-oneclick sites add "
+            f"--name 'My blog' --origin {origin_of(url)}",
         ]
     print("\n".join([*lines, ""]), file=sys.stderr, flush=True)
