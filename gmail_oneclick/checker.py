@@ -31,7 +31,6 @@ log = logging.getLogger(__name__)
 # How long a claimed connection stays invisible to other checkers: far longer than one
 # verification can take, so only a crashed checker's claims ever come back early.
 CLAIM_HOLD = timedelta(minutes=15)
-SWEEP_SECONDS = 60
 DELIVERY_SECONDS = 10
 # Google does not redeliver a security event after days; older jti records only take space.
 RISC_JTI_RETENTION = timedelta(days=30)
@@ -96,19 +95,23 @@ def deliver(container: Container, transport: webhooks.WebhookTransport, owner: s
 
 
 def run_forever(container: Container, *, stop: threading.Event | None = None) -> None:
-    """The long-running checker: a sweep every minute (each picks only due connections, so every
-    connection is verified once per interval) and webhook delivery every few seconds."""
+    """The long-running checker: a sweep every ``checker_sweep_seconds`` (each picks only due
+    connections, so every connection is verified once per interval) and webhook delivery every
+    few seconds."""
     from apscheduler.schedulers.background import BackgroundScheduler
 
     owner = lease_owner()
     transport = RequestsWebhookTransport()
     scheduler = BackgroundScheduler(timezone="UTC")
     common: dict[str, Any] = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 30}
-    scheduler.add_job(_safe, "interval", seconds=SWEEP_SECONDS, args=[sweep, container],
+    every = container.settings.checker_sweep_seconds
+    # Jitter spreads checkers started together; kept to a sixth of the period so a short
+    # period (CHECKER_SWEEP_SECONDS) stays short.
+    jitter = min(random.randint(1, 10), every // 6) or None  # noqa: S311
+    scheduler.add_job(_safe, "interval", seconds=every, args=[sweep, container],
                       kwargs={"transport": transport, "owner": owner},
-                      jitter=random.randint(1, 10), next_run_time=container.clock.now(),  # noqa: S311
-                      **common)
-    scheduler.add_job(_safe, "interval", seconds=DELIVERY_SECONDS,
+                      jitter=jitter, next_run_time=container.clock.now(), **common)
+    scheduler.add_job(_safe, "interval", seconds=min(DELIVERY_SECONDS, every),
                       args=[deliver, container, transport, owner], **common)
     scheduler.start()
     stop = stop or threading.Event()

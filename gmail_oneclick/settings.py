@@ -79,6 +79,8 @@ VARIABLES: tuple[Var, ...] = (
     Var("http_timeout", float, 10.0, help="seconds before an upstream call to Google times out"),
     Var("checker_concurrency", int, 4, help="connections the checker verifies at once"),
     Var("checker_batch", int, 500, help="most connections one checker sweep verifies"),
+    Var("checker_sweep_seconds", int, 60,
+        help="seconds between two checker sweeps (each verifies only due connections)"),
     Var("gmail_upload_threshold", int, 4 * 1024 * 1024,
         help="bytes above which a message goes through Gmail's upload endpoint"),
     Var("gmail_send_attempts", int, 3, help="tries of one send on 5xx or timeout before giving up"),
@@ -172,6 +174,7 @@ class Settings:
     http_timeout: float = 10.0
     checker_concurrency: int = 4
     checker_batch: int = 500
+    checker_sweep_seconds: int = 60
     gmail_upload_threshold: int = 4 * 1024 * 1024
     gmail_send_attempts: int = 3
 
@@ -209,6 +212,8 @@ class Settings:
             raise SettingsError(f"{PREFIX}CONNECT_TTL must be at least 60 seconds")
         if self.check_interval < 60:
             raise SettingsError(f"{PREFIX}CHECK_INTERVAL must be at least 60 seconds")
+        if self.checker_sweep_seconds < 1:
+            raise SettingsError(f"{PREFIX}CHECKER_SWEEP_SECONDS must be at least 1")
         for name in ("public_url", *GOOGLE_DEFAULTS):
             value = getattr(self, name)
             if not check_service_url(value):
