@@ -1,5 +1,12 @@
 """gunicorn settings taken from gmail-oneclick's settings (workers, threads, bind).
 
+Used by the Procfile's ``web`` process::
+
+    gunicorn --config python:gmail_oneclick.gunicorn_conf 'gmail_oneclick.web:create_app()'
+
+``GUNICORN_BIND`` (default ``0.0.0.0:$PORT``, ``PORT`` default 8000) picks the address;
+``GMAIL_ONECLICK_WEB_WORKERS`` and ``GMAIL_ONECLICK_WEB_THREADS`` the process and thread counts.
+
 Metrics across workers: export ``PROMETHEUS_MULTIPROC_DIR`` (an empty directory, fresh per
 deployment, shared with the checker on the same host) before gunicorn starts; see
 gmail_oneclick/metrics.py.
@@ -10,9 +17,13 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from gmail_oneclick.settings import load_settings
+from gmail_oneclick.settings import SettingsError, load_settings
 
 _settings = load_settings()
+if _settings.web_workers < 1 or _settings.web_threads < 1:
+    # gunicorn would otherwise start a master that serves nothing (0 workers) or fail obscurely.
+    raise SettingsError("GMAIL_ONECLICK_WEB_WORKERS and GMAIL_ONECLICK_WEB_THREADS must be at "
+                        "least 1")
 
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 workers = _settings.web_workers
@@ -23,6 +34,25 @@ graceful_timeout = 30
 accesslog = None  # request lines can carry query strings; the app logs what is safe
 errorlog = "-"
 forwarded_allow_ips = "127.0.0.1"
+# gunicorn >= 24 opens a control socket in $HOME by default: nothing here uses it, a second
+# instance on the host would take over the same path, and $HOME may be read-only in a container.
+control_socket_disable = True
+
+# gunicorn's own lines (start, worker boot and exit, tracebacks) in the service's format: one
+# JSON object per line on stderr (CONTRACT §7), like every other log line of the service.
+logconfig_dict: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "gmail_oneclick.logs.JsonFormatter"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json",
+                            "stream": "ext://sys.stderr"}},
+    # The app adds its own JSON handler to the root logger (gmail_oneclick.logs).
+    "root": {"level": _settings.log_level.upper(), "handlers": []},
+    "loggers": {
+        "gunicorn.error": {"level": "INFO", "handlers": ["stderr"], "propagate": False},
+        "gunicorn.access": {"level": "INFO", "handlers": [], "propagate": False},
+    },
+}
 
 
 def child_exit(server: Any, worker: Any) -> None:
