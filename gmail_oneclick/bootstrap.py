@@ -129,6 +129,8 @@ def build(
         )
         sandbox_state.base_url = settings.public_url.rstrip("/") + SANDBOX_MOUNT
         sandbox_state.register_redirect_uri(settings.redirect_uri)
+        # "Remove access" in the sandbox's account page pushes RISC events to us, as Google does.
+        sandbox_state.configure_risc_push(settings.public_url.rstrip("/") + "/risc")
     elif need_google and not (settings.google_client_id and settings.google_client_secret):
         raise SettingsError(
             f"{PREFIX}GOOGLE_CLIENT_ID and {PREFIX}GOOGLE_CLIENT_SECRET are required "

@@ -23,16 +23,27 @@ def main() -> None:
 @clean_errors
 def serve(host: str, port: int) -> None:
     """Run the web service (development server; use gunicorn in production, see Procfile)."""
-    from gmail_oneclick.web import create_app
+    from gmail_oneclick.settings import Settings
+    from gmail_oneclick.web import EXTENSION, create_app
 
     settings = settings_for_cli()
+    if settings.public_url == Settings.public_url and port != 8000:
+        # PUBLIC_URL left at its default: follow the port we were asked to serve on, so the
+        # redirect URI and the printed links point at this server.
+        url_host = host if host not in ("0.0.0.0", "::", "") else "127.0.0.1"  # noqa: S104
+        settings = settings.replace(public_url=f"http://{url_host}:{port}")
     app = create_app(settings)
-    from gmail_oneclick.web import EXTENSION
-
     container = app.extensions[EXTENSION]
     if container.sandbox is not None:
+        import threading
+
+        from gmail_oneclick import checker
         from gmail_oneclick.demo import announce
 
+        # One process for the whole demo: the checker (revocations, webhooks) runs beside the
+        # web server. In production it is its own process (Procfile: checker).
+        threading.Thread(target=checker.run_forever, args=(container,), daemon=True,
+                         name="sandbox-checker").start()
         announce(container)
     app.run(host=host, port=port, threaded=True, use_reloader=False)
 

@@ -191,3 +191,59 @@ def test_every_command_has_help() -> None:
                  ["sites", "rotate-key", "--help"], ["sites", "remove", "--help"]):
         proc = run(args, {})
         assert proc.returncode == 0 and "Usage" in proc.stdout, args
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serve_in_sandbox_mode_prints_where_to_click_and_serves(tmp_path: Path) -> None:
+    """What `make run` does on a machine with no Google client configured."""
+    import time
+
+    import requests
+
+    port = _free_port()
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith("GMAIL_ONECLICK_")}
+    env = {**base_env, "GMAIL_ONECLICK_SANDBOX": "1",
+           "GMAIL_ONECLICK_INSTANCE_PATH": str(tmp_path / "instance")}
+    exe = str(Path(sys.executable).with_name("gmail-oneclick"))
+    subprocess.run([exe, "db", "upgrade"], env=env, check=True, capture_output=True, timeout=60)
+    proc = subprocess.Popen([exe, "serve", "--port", str(port)], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        demo = requests.get(f"http://127.0.0.1:{port}/_demo", timeout=5)
+        assert demo.status_code == 200 and "Connect Gmail" in demo.text
+        google = requests.get(f"http://127.0.0.1:{port}/_sandbox/google/", timeout=5)
+        assert google.status_code == 200 and "development only" in google.text
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=20)
+    assert f"http://127.0.0.1:{port}/_demo" in err
+    assert "goc_" not in err and "GOCSPX" not in err
+    assert (tmp_path / "instance" / "sandbox-keyring.txt").exists()
+
+
+def test_sandbox_mode_refuses_a_real_google_client_id(tmp_path: Path) -> None:
+    proc = run(["serve"], {"GMAIL_ONECLICK_SANDBOX": "1",
+                           "GMAIL_ONECLICK_GOOGLE_CLIENT_ID": "123-real.apps.googleusercontent.com",
+                           "GMAIL_ONECLICK_INSTANCE_PATH": str(tmp_path)})
+    assert "GMAIL_ONECLICK_GOOGLE_CLIENT_ID" in one_error_line(proc)
+
+
+def test_outside_sandbox_mode_serve_needs_the_keyring(tmp_path: Path) -> None:
+    proc = run(["serve"], {"GMAIL_ONECLICK_GOOGLE_CLIENT_ID": "x.apps.googleusercontent.com",
+                           "GMAIL_ONECLICK_GOOGLE_CLIENT_SECRET": "GOCSPX-x",
+                           "GMAIL_ONECLICK_INSTANCE_PATH": str(tmp_path)})
+    assert "GMAIL_ONECLICK_ENCRYPTION_KEYS" in one_error_line(proc)
