@@ -70,6 +70,8 @@ VARIABLES: tuple[Var, ...] = (
     Var("sandbox", bool, False, help="1: serve and use the bundled Google emulator"),
     Var("check_interval", int, 21600, help="seconds between two verifications of one connection"),
     Var("registration", str, "closed", help="closed | open"),
+    Var("registration_per_hour", int, 5,
+        help="open registration: sites one client address may register per hour"),
     Var("connect_ttl", int, 900, help="seconds a connect link stays usable"),
     Var("instance_path", str, "instance", help="folder of the default SQLite file"),
     Var("log_level", str, "INFO", help="DEBUG | INFO | WARNING | ERROR"),
@@ -165,6 +167,7 @@ class Settings:
     sandbox: bool = False
     check_interval: int = 21600
     registration: str = "closed"
+    registration_per_hour: int = 5
     connect_ttl: int = 900
     instance_path: str = "instance"
     log_level: str = "INFO"

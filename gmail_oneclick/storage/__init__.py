@@ -21,11 +21,12 @@ from .consent import ConsentRepository
 from .idempotency import IdempotencyRepository
 from .leases import LeaseRepository
 from .outbox import OutboxRepository
+from .rate_limits import RateLimitRepository
 from .risc import RiscRepository
 from .sites import SiteRepository
 
 _REPOSITORIES = ("sites", "connections", "consent", "audit", "outbox", "idempotency", "risc",
-                 "tokens", "leases")
+                 "tokens", "leases", "rate_limits")
 
 
 class UnitOfWork:
@@ -110,6 +111,10 @@ class UnitOfWork:
     @cached_property
     def leases(self) -> LeaseRepository:
         return LeaseRepository(self.conn)
+
+    @cached_property
+    def rate_limits(self) -> RateLimitRepository:
+        return RateLimitRepository(self.conn)
 
     @cached_property
     def risc(self) -> RiscRepository:

@@ -48,6 +48,7 @@ def create_app_from_container(container: Container) -> Flask:
         api_connections,
         api_lifecycle,
         api_messages,
+        api_sites,
         consent,
         errors,
         ops,
@@ -62,6 +63,7 @@ def create_app_from_container(container: Container) -> Flask:
     app.register_blueprint(api_connections.bp)
     app.register_blueprint(api_lifecycle.bp)
     app.register_blueprint(api_messages.bp)
+    app.register_blueprint(api_sites.bp)
     app.register_blueprint(postsmtp.bp)
     app.register_blueprint(consent.bp)
     app.register_blueprint(risc.bp)
