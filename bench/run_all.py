@@ -1,0 +1,127 @@
+"""Run every benchmark with its default sizes and write bench/RESULTS.md (``make bench``).
+
+Each script runs in its own process; its output is shown as it comes and its last line (the
+JSON figures) goes into the table. Arguments after ``--`` go to every script (``--quick``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import common
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPTS = ("send_throughput", "refresh_storm", "risc_latency", "checker_rate", "rotation_rate",
+           "send_memory")
+
+
+def run(name: str, extra: list[str]) -> dict[str, Any]:
+    print(f"== bench.{name} {' '.join(extra)}", flush=True)
+    process = subprocess.Popen(  # noqa: S603 - our own scripts
+        [sys.executable, "-m", f"bench.{name}", *extra], cwd=ROOT, stdout=subprocess.PIPE,
+        text=True)
+    last = ""
+    assert process.stdout is not None
+    for line in process.stdout:
+        print(line, end="", flush=True)
+        if line.strip():
+            last = line
+    if process.wait() != 0:
+        return {"bench": name, "error": f"exit status {process.returncode}"}
+    return dict(json.loads(last))
+
+
+def _commit() -> str:
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,  # noqa: S603,S607
+                              check=False).stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    dirty = git("status", "--porcelain", "--untracked-files=no", "--", "gmail_oneclick",
+                "token_store")
+    return commit + (" (with uncommitted changes)" if dirty else "")
+
+
+def rows(r: dict[str, dict[str, Any]]) -> list[tuple[str, str, str]]:
+    """(figure, value, target) for the README."""
+    out: list[tuple[str, str, str]] = []
+
+    def add(bench: str, label: str, value: Any, target: str = "") -> None:
+        if "error" in r.get(bench, {"error": "not run"}):
+            out.append((label, f"failed: {r.get(bench, {}).get('error', 'not run')}", target))
+        else:
+            out.append((label, value(r[bench]) if callable(value) else str(value), target))
+
+    add("send_throughput", "Sends/s through the service vs direct google-api-python-client",
+        lambda f: f"{f['service_sends_per_s']} vs {f['direct_sends_per_s']} "
+                  f"(ratio {f['ratio']}; {f['clients']} clients)", "ratio >= 0.6")
+    add("send_throughput", "Service CPU per send",
+        lambda f: f"{f['service_cpu_ms_per_send']} ms", "<= 2 ms")
+    add("refresh_storm", "Refreshes for 100 concurrent sends on an expired token",
+        lambda f: f"{f['expired_refreshes']} (expired at Google only: "
+                  f"{f['expired_at_google_only_refreshes']}); "
+                  f"{f['expired_ok']}/{f['sends']} sent", "1")
+    add("risc_latency", "RISC tokens-revoked to purge, p50 / p99",
+        lambda f: f"{f['p50_ms']} ms / {f['p99_ms']} ms ({f['events']} events, "
+                  f"{f['purged']} purged)", "p99 < 100 ms")
+    add("checker_rate", "Checker sweep, connections verified per second (one process)",
+        lambda f: f"{f['verified_per_s']}/s over {f['connections']} "
+                  f"({f['cpu_ms_per_verification']} ms CPU each)", "")
+    add("rotation_rate", "Key rotation, data keys re-wrapped per second",
+        lambda f: f"{f['data_keys_per_s']}/s over {f['connections']} connections "
+                  f"({f['rows_per_s']} rows/s incl. prefix MACs)", "")
+    add("send_memory", "Peak memory of a 30 MB send / message size",
+        lambda f: f"{f['rfc822_peak_over_size']}x as message/rfc822, "
+                  f"{f['json_peak_over_size']}x as JSON base64url", "")
+    return out
+
+
+def write_results(results: dict[str, dict[str, Any]], path: Path) -> None:
+    m = common.machine()
+    database = "PostgreSQL (BENCH_DATABASE_URL)" if os.environ.get("BENCH_DATABASE_URL") \
+        else "SQLite"
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Produced by `python -m bench.run_all` (`make bench`) on "
+        f"{datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}, commit {_commit()}, "
+        f"{m['cores']} cores, Python {m['python']} ({m['platform']}), database "
+        f"{database}.",
+        "",
+        "Everything runs on loopback: the Google sandbox in its own process, the service under "
+        "gunicorn with its default workers and threads. Each script's docstring gives its method.",
+        "",
+        "| Figure | Result | Target |",
+        "|---|---|---|",
+        *[f"| {a} | {b} | {c} |" for a, b, c in rows(results)],
+        "",
+        "Raw figures (each script's last line):",
+        "",
+        "```",
+        *[json.dumps(results[name], sort_keys=True) for name in SCRIPTS if name in results],
+        "```",
+        "",
+    ]
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def main() -> None:
+    extra = sys.argv[1:]
+    results = {name: run(name, extra) for name in SCRIPTS}
+    if "--quick" in extra:
+        print("--quick: figures not written to RESULTS.md")
+        return
+    write_results(results, ROOT / "bench" / "RESULTS.md")
+    print(f"wrote {ROOT / 'bench' / 'RESULTS.md'}")
+    if any("error" in r for r in results.values()):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
