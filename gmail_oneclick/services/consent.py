@@ -82,7 +82,7 @@ class LinkPage:
 def looks_like_secret(value: str | None) -> bool:
     """Our random tokens are URL-safe base64; anything else is refused before any lookup."""
     return bool(value) and len(value or "") <= MAX_SECRET_CHARS and bool(
-        SECRET_CHARS.match(value or "")
+        SECRET_CHARS.fullmatch(value or "")
     )
 
 
@@ -102,7 +102,7 @@ def check_return_url(site: Site, value: Any) -> str:
 def check_login_hint(value: Any) -> str | None:
     if value is None or value == "":
         return None
-    if not isinstance(value, str) or len(value) > 320 or not EMAIL.match(value):
+    if not isinstance(value, str) or len(value) > 320 or not EMAIL.fullmatch(value):
         raise InvalidRequest("login_hint must be an email address")
     return value
 

@@ -5,6 +5,7 @@ DELETE and /export of a connection live in api_lifecycle.py.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -28,7 +29,14 @@ def json_object(allowed: frozenset[str]) -> dict[str, Any]:
         raise InvalidRequest("the body must be JSON (Content-Type: application/json)")
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         raise InvalidRequest("the body is too large")
-    body = request.get_json(silent=True)
+    # Read at most one byte past the limit: a chunked body announces no length and may not end.
+    data = request.stream.read(MAX_BODY_BYTES + 1)
+    if len(data) > MAX_BODY_BYTES:
+        raise InvalidRequest("the body is too large")
+    try:
+        body = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        body = None
     if not isinstance(body, dict):
         raise InvalidRequest("the body must be a JSON object")
     unknown = sorted(str(k) for k in body if k not in allowed)
