@@ -70,7 +70,9 @@ def _http_error(exc: HTTPException) -> Response:
 
 
 def _unexpected(exc: Exception) -> Response:
-    log.error("unhandled error", extra={"exc_type": type(exc).__name__, "path": request.path})
+    # The route's pattern, not the path: paths carry secrets (/connect/<token>).
+    route = request.url_rule.rule if request.url_rule is not None else "(no route)"
+    log.error("unhandled error", extra={"exc_type": type(exc).__name__, "route": route})
     if wants_json():
         return json_error("internal_error", "an unexpected error occurred", 500)
     return page_error("Something went wrong", "An unexpected error occurred. Try again.", 500)
