@@ -82,8 +82,12 @@ def rows(r: dict[str, dict[str, Any]]) -> list[tuple[str, str, str]]:
     return out
 
 
-def write_results(results: dict[str, dict[str, Any]], path: Path) -> None:
+def write_results(results: dict[str, dict[str, Any]], path: Path,
+                  load: tuple[float, float] | None = None) -> None:
+    """``load``: the 1-minute load average before and after the run (a shared machine's other
+    work slows the figures down; this says how busy it was)."""
     m = common.machine()
+    busy = f" Load average {load[0]:.1f} before the run, {load[1]:.1f} after." if load else ""
     database = "PostgreSQL (BENCH_DATABASE_URL)" if os.environ.get("BENCH_DATABASE_URL") \
         else "SQLite"
     lines = [
@@ -92,7 +96,7 @@ def write_results(results: dict[str, dict[str, Any]], path: Path) -> None:
         f"Produced by `python -m bench.run_all` (`make bench`) on "
         f"{datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}, commit {_commit()}, "
         f"{m['cores']} cores, Python {m['python']} ({m['platform']}), database "
-        f"{database}.",
+        f"{database}.{busy}",
         "",
         "Everything runs on loopback: the Google sandbox in its own process, the service under "
         "gunicorn with its default workers and threads. Each script's docstring gives its method.",
@@ -113,11 +117,12 @@ def write_results(results: dict[str, dict[str, Any]], path: Path) -> None:
 
 def main() -> None:
     extra = sys.argv[1:]
+    before = os.getloadavg()[0]
     results = {name: run(name, extra) for name in SCRIPTS}
     if "--quick" in extra:
         print("--quick: figures not written to RESULTS.md")
         return
-    write_results(results, ROOT / "bench" / "RESULTS.md")
+    write_results(results, ROOT / "bench" / "RESULTS.md", (before, os.getloadavg()[0]))
     print(f"wrote {ROOT / 'bench' / 'RESULTS.md'}")
     if any("error" in r for r in results.values()):
         sys.exit(1)
