@@ -11,6 +11,7 @@ from gmail_oneclick.errors import InvalidRequest, NotFound, Unauthorized
 from gmail_oneclick.ids import new_id, new_secret, same_secret, secret_hash
 from gmail_oneclick.model import Site, connection_owner, site_owner
 from gmail_oneclick.ports import Clock
+from gmail_oneclick.services.consent import state_owner
 from gmail_oneclick.urls import check_service_url, normalise_origin
 
 if TYPE_CHECKING:
@@ -127,6 +128,12 @@ def remove_site(uow: UnitOfWork, clock: Clock, site_id: str) -> int:
         uow.tokens.purge(connection_owner(connection.id))
         uow.connections.delete(connection.id)
         removed += 1
+    # The states' rows go with the site (ON DELETE CASCADE); their PKCE verifiers live in
+    # token_store and would outlive them.
+    states = uow.consent.state_hashes_for_site(site_id)
+    for state_hash in states:
+        uow.tokens.purge(state_owner(state_hash))
+    uow.consent.delete_states(states)
     uow.tokens.purge(site_owner(site_id))
     uow.sites.remove(site_id)
     uow.audit.record("site:removed", clock.now(), site_id=site_id, count=removed)

@@ -132,6 +132,12 @@ class ConsentRepository:
         )
         return [r.state_hash for r in rows]
 
+    def state_hashes_for_site(self, site_id: str) -> list[str]:
+        rows = self.conn.execute(
+            select(oauth_states.c.state_hash).where(oauth_states.c.site_id == site_id)
+        )
+        return [r.state_hash for r in rows]
+
     def delete_states(self, state_hashes: list[str]) -> int:
         if not state_hashes:
             return 0
