@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 ACCEPTED_TYP = frozenset({"secevent+jwt", "application/secevent+jwt", "jwt"})
 MAX_TOKEN_BYTES = 64 * 1024
 LEEWAY_SECONDS = 300
-
+MAX_JTI_LENGTH = 255
 
 class InvalidSecurityEvent(ValueError):
     """The token is not a valid SET for us. The message names the reason, never the token."""
@@ -130,3 +130,5 @@ class RiscVerifier:
             raise InvalidSecurityEvent("no events")
         if not isinstance(claims.get("jti"), str) or not claims["jti"]:
             raise InvalidSecurityEvent("missing jti")
+        if len(claims["jti"]) > MAX_JTI_LENGTH:  # the dedup column's width; Google's are short
+            raise InvalidSecurityEvent("jti too long")

@@ -226,6 +226,8 @@ def _bad_tokens(state: Any, email: str) -> dict[str, str]:
         "wrong_issuer": state.sign_jwt(_claims(state, email, iss="https://evil.example/"),
                                        typ="secevent+jwt"),
         "no_events": state.sign_jwt(_claims(state, email, events={}), typ="secevent+jwt"),
+        "jti_longer_than_its_column": state.sign_jwt(_claims(state, email, jti="j" * 256),
+                                                     typ="secevent+jwt"),
         "no_jti": state.sign_jwt({k: v for k, v in _claims(state, email).items() if k != "jti"},
                                  typ="secevent+jwt"),
         "truncated": state.make_security_event(
