@@ -28,6 +28,7 @@ MAX_TOKEN_BYTES = 64 * 1024
 LEEWAY_SECONDS = 300
 MAX_JTI_LENGTH = 255
 
+
 class InvalidSecurityEvent(ValueError):
     """The token is not a valid SET for us. The message names the reason, never the token."""
 
