@@ -156,8 +156,13 @@ def finish_consent(
         _drop_grant(uow_factory, google, grant, identity)
         return outcome(Result.UNVERIFIED, "upstream_error")
     with uow_factory() as uow:
-        cid = _store_connection(uow, clock, claimed.site_id, identity, grant, check_interval)
-        uow.commit()
+        site_still_there = uow.sites.get(claimed.site_id) is not None
+        if site_still_there:
+            cid = _store_connection(uow, clock, claimed.site_id, identity, grant, check_interval)
+            uow.commit()
+    if not site_still_there:  # removed by the operator while the admin was at Google
+        _drop_grant(uow_factory, google, grant, identity)
+        raise StateRejected("belongs to a site that no longer exists")
     log.info("connection connected", extra={"site_id": claimed.site_id, "connection_id": cid})
     return outcome(Result.CONNECTED, cid=cid)
 

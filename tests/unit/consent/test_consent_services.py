@@ -204,3 +204,25 @@ def test_result_parameters_are_merged_into_the_return_url(url: str, expected: st
 def test_a_new_link_repr_hides_its_token() -> None:
     link = consent.NewConnectLink("https://svc.example/connect/SECRET", datetime.now(UTC))
     assert "SECRET" not in repr(link)
+
+
+def test_a_site_removed_while_the_admin_is_at_google_stores_nothing_and_revokes(
+    world: World,
+) -> None:
+    from gmail_oneclick.services.consent_callback import StateRejected
+    from gmail_oneclick.services.sites import remove_site
+
+    state = world.start()
+    real_exchange = world.google.exchange_code
+
+    def exchange_then_site_removed(*, code: str, code_verifier: str) -> TokenGrant:
+        with world.uow() as uow:
+            remove_site(uow, world.clock, world.site.id)
+        return real_exchange(code=code, code_verifier=code_verifier)
+
+    world.google.exchange_code = exchange_then_site_removed  # type: ignore[method-assign]
+    with pytest.raises(StateRejected):
+        world.finish(state)
+    with world.uow() as uow:
+        assert uow.connections.list_for_site(world.site.id) == []
+    assert world.google.revoked == ["1//0fake-refresh"]
