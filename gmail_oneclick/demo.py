@@ -1,8 +1,8 @@
 """Sandbox-mode conveniences for `make run`: a demo site, and where to click.
 
 Only in sandbox mode (fake Google, development only). No key is printed: the demo page shows
-the demo site's connections itself, and an API key for curl comes from `sites add`, which shows
-it once, as in production.
+the demo site's connections itself, and an API key for curl comes from the CLI (`sites
+rotate-key`), which shows it once, as in production.
 """
 
 from __future__ import annotations
@@ -47,8 +47,8 @@ def announce(container: Container) -> None:
         site = ensure_demo_site(container)
         lines += [
             f"  Try it:          {url}{DEMO_PATH}",
-            f"  Demo site:       {site.id}",
-            "  API key for curl: GMAIL_ONECLICK_SANDBOX=1 .venv/bin/gmail-oneclick sites add "
-            f"--name 'My blog' --origin {origin_of(url)}",
+            f"  Demo site:       {site.id} (its connections also at GET {url}/v1/connections)",
+            "  Its API key (shown once, by the CLI): GMAIL_ONECLICK_SANDBOX=1 "
+            f".venv/bin/gmail-oneclick sites rotate-key {site.id}",
         ]
     print("\n".join([*lines, ""]), file=sys.stderr, flush=True)

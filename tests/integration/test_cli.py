@@ -227,10 +227,21 @@ def test_serve_in_sandbox_mode_prints_where_to_click_and_serves(tmp_path: Path) 
         assert demo.status_code == 200 and "Connect Gmail" in demo.text
         google = requests.get(f"http://127.0.0.1:{port}/_sandbox/google/", timeout=5)
         assert google.status_code == 200 and "development only" in google.text
+        # The printed way to get the demo site's key for curl works.
+        listed = subprocess.run([exe, "sites", "list"], env=env, capture_output=True,
+                                text=True, timeout=60, check=True)
+        demo_id = json.loads(listed.stdout)["sites"][0]["site_id"]
+        rotated = subprocess.run([exe, "sites", "rotate-key", demo_id], env=env,
+                                 capture_output=True, text=True, timeout=60, check=True)
+        key = json.loads(rotated.stdout)["api_key"]
+        api = requests.get(f"http://127.0.0.1:{port}/v1/connections", timeout=5,
+                           headers={"Authorization": f"Bearer {key}"})
+        assert api.status_code == 200 and api.json() == {"connections": []}
     finally:
         proc.terminate()
         _, err = proc.communicate(timeout=20)
     assert f"http://127.0.0.1:{port}/_demo" in err
+    assert f"sites rotate-key {demo_id}" in err
     assert "goc_" not in err and "GOCSPX" not in err
     assert (tmp_path / "instance" / "sandbox-keyring.txt").exists()
 
