@@ -3,84 +3,21 @@ a tiny webhook receiver on loopback, and a scan of the database for leftover sec
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
-import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-import requests
 from sqlalchemy import MetaData, select
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from gmail_oneclick.model import REQUIRED_SCOPES, Connection, Status, connection_owner
-from gmail_oneclick.sandbox.driver import approve_consent
-
-REDIRECT_URI = "http://127.0.0.1:9/oauth2/callback"
-
-
-@dataclass
-class Linked:
-    id: str
-    site_id: str
-    email: str
-    sub: str
-    refresh_token: str
-    access_token: str
-
-
-def grant_tokens(sandbox: Any, email: str) -> dict[str, Any]:
-    """Consent in the sandbox (its real HTML form) and redeem the code at its /token."""
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
-    query = urlencode({
-        "client_id": sandbox.state.client_id, "redirect_uri": REDIRECT_URI,
-        "response_type": "code", "scope": " ".join(sorted(REQUIRED_SCOPES)),
-        "state": secrets.token_urlsafe(8), "access_type": "offline", "prompt": "consent",
-        "code_challenge": challenge.decode().rstrip("="), "code_challenge_method": "S256",
-        "login_hint": email,
-    })
-    with requests.Session() as session:
-        callback = approve_consent(session, f"{sandbox.url}/o/oauth2/v2/auth?{query}", email)
-    code = parse_qs(urlsplit(callback).query)["code"][0]
-    response = requests.post(f"{sandbox.url}/token", data={
-        "grant_type": "authorization_code", "code": code, "code_verifier": verifier,
-        "redirect_uri": REDIRECT_URI, "client_id": sandbox.state.client_id,
-        "client_secret": sandbox.state.client_secret,
-    }, timeout=10)
-    response.raise_for_status()
-    return dict(response.json())
-
-
-def link_account(container: Any, sandbox: Any, site_id: str, email: str) -> Linked:
-    """A connected connection holding real sandbox tokens, stored as consent stores them."""
-    from gmail_oneclick.ids import new_id
-
-    body = grant_tokens(sandbox, email)
-    account = sandbox.state.account(email)
-    now = container.clock.now()
-    connection = Connection(
-        id=new_id("conn"), site_id=site_id, google_sub=account.sub, email=account.email,
-        status=Status.CONNECTED, scopes=frozenset(REQUIRED_SCOPES), created_at=now,
-        last_verified_at=None, revoked_at=None, revocation_reason=None,
-    )
-    owner = connection_owner(connection.id)
-    with container.uow() as uow:
-        uow.connections.add(connection)
-        uow.tokens.put(owner, "refresh_token", body["refresh_token"].encode())
-        uow.tokens.put(owner, "access_token", body["access_token"].encode())
-        uow.tokens.index_refresh_token(owner, body["refresh_token"])
-        uow.commit()
-    return Linked(connection.id, site_id, account.email, account.sub, body["refresh_token"],
-                  body["access_token"])
+from gmail_oneclick.model import Connection, connection_owner
+from tests.accounts import Linked, link_account
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import multiprocessing
 from typing import Any
 
-from tests.integration.sending.conftest import grant_tokens
+from tests.accounts import grant_tokens
 
 
 def _serve(queue: Any, stop: Any) -> None:

@@ -9,7 +9,8 @@ import pytest
 import requests
 
 from gmail_oneclick.sandbox.gmail_state import GmailSandbox
-from tests.integration.sending.conftest import b64url, grant_tokens, make_message
+from tests.accounts import grant_tokens
+from tests.integration.sending.conftest import b64url, make_message
 
 SEND = "/gmail/v1/users/me/messages/send"
 UPLOAD = "/upload/gmail/v1/users/me/messages/send"
