@@ -139,7 +139,7 @@ def _sandbox_main(conn: Any, accounts: int) -> None:  # runs in the child proces
                 gmail.sent.clear()
             conn.send(None)
         elif command == "tokens_revoked":  # signed SETs for these accounts, one each
-            from gmail_oneclick.sandbox.risc import TOKENS_REVOKED
+            from gmail_oneclick.secevent import TOKENS_REVOKED
 
             conn.send([state.make_security_event(
                 TOKENS_REVOKED, state.subject_for_account(by_email[email])) for email in args])

@@ -23,20 +23,13 @@ from flask.typing import ResponseReturnValue
 from jwt.algorithms import RSAAlgorithm
 
 from gmail_oneclick.sandbox.records import Account, utcnow
-
-OAUTH_EVENTS = "https://schemas.openid.net/secevent/oauth/event-type/"
-RISC_EVENTS = "https://schemas.openid.net/secevent/risc/event-type/"
-TOKENS_REVOKED = OAUTH_EVENTS + "tokens-revoked"
-TOKEN_REVOKED = OAUTH_EVENTS + "token-revoked"
-SESSIONS_REVOKED = RISC_EVENTS + "sessions-revoked"
-ACCOUNT_DISABLED = RISC_EVENTS + "account-disabled"
-ACCOUNT_ENABLED = RISC_EVENTS + "account-enabled"
-CREDENTIAL_CHANGE_REQUIRED = RISC_EVENTS + "account-credential-change-required"
-VERIFICATION = RISC_EVENTS + "verification"
-EVENT_TYPES = (
-    TOKENS_REVOKED, TOKEN_REVOKED, SESSIONS_REVOKED, ACCOUNT_DISABLED, ACCOUNT_ENABLED,
-    CREDENTIAL_CHANGE_REQUIRED, VERIFICATION,
+from gmail_oneclick.secevent import (
+    ACCOUNT_DISABLED,
+    EVENT_TYPES,
+    TOKEN_REVOKED,
+    VERIFICATION,
 )
+
 PUSH_TIMEOUT_SECONDS = 5
 
 bp = Blueprint("sandbox_risc", __name__)

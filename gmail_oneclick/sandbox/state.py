@@ -27,8 +27,9 @@ from gmail_oneclick.sandbox.records import (
     digest,
     utcnow,
 )
-from gmail_oneclick.sandbox.risc import TOKEN_REVOKED, TOKENS_REVOKED, RiscMixin
+from gmail_oneclick.sandbox.risc import RiscMixin
 from gmail_oneclick.sandbox.tokens import TokenMixin
+from gmail_oneclick.secevent import TOKEN_REVOKED, TOKENS_REVOKED
 
 __all__ = ["SANDBOX_CLIENT_ID", "AccessInfo", "Account", "SandboxState"]
 

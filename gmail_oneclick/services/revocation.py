@@ -18,6 +18,13 @@ from gmail_oneclick import metrics
 from gmail_oneclick.errors import NotFound
 from gmail_oneclick.model import Connection, RevocationReason, Status, connection_owner
 from gmail_oneclick.ports import Clock, GoogleAccounts, UpstreamError
+from gmail_oneclick.secevent import (
+    ACCOUNT_DISABLED,
+    CREDENTIAL_CHANGE_REQUIRED,
+    SESSIONS_REVOKED,
+    TOKEN_REVOKED,
+    TOKENS_REVOKED,
+)
 from gmail_oneclick.services import webhooks
 
 if TYPE_CHECKING:
@@ -25,14 +32,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-OAUTH_EVENTS = "https://schemas.openid.net/secevent/oauth/event-type/"
-RISC_EVENTS = "https://schemas.openid.net/secevent/risc/event-type/"
-TOKENS_REVOKED = OAUTH_EVENTS + "tokens-revoked"
-TOKEN_REVOKED = OAUTH_EVENTS + "token-revoked"
-ACCOUNT_DISABLED = RISC_EVENTS + "account-disabled"
-SESSIONS_REVOKED = RISC_EVENTS + "sessions-revoked"
-CREDENTIAL_CHANGE_REQUIRED = RISC_EVENTS + "account-credential-change-required"
-VERIFICATION = RISC_EVENTS + "verification"
 
 PURGING_EVENTS = {
     TOKENS_REVOKED: RevocationReason.RISC_TOKENS_REVOKED,

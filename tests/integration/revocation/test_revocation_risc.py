@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from gmail_oneclick.db import risc_events
 from gmail_oneclick.model import Status
-from gmail_oneclick.services.revocation import (
+from gmail_oneclick.secevent import (
     ACCOUNT_DISABLED,
     SESSIONS_REVOKED,
     TOKEN_REVOKED,
