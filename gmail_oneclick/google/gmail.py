@@ -18,6 +18,7 @@ import json
 import logging
 import math
 import re
+import threading
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit, urlunsplit
@@ -46,27 +47,35 @@ _RATE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
 _RETRY_AT = re.compile(r"Retry after (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z)")
 
 
-class _BearerHttp(httplib2.Http):  # type: ignore[misc]
-    """One send's transport: adds the access token to every request, including upload PUTs.
+class _BearerHttp:
+    """One send's view of its thread's transport: adds the access token to every request,
+    including upload PUTs, and holds nothing else.
 
-    A fresh one per send, because httplib2.Http is not thread safe; no credentials object, so
-    the library never tries to refresh on 401 (the token service owns refreshing).
+    The token lives here, per send, never on the pooled ``httplib2.Http`` (no credentials
+    object either, so the library never tries to refresh on 401: the token service owns
+    refreshing). googleapiclient only calls ``request``.
     """
 
-    def __init__(self, access_token: str, timeout: float) -> None:
-        super().__init__(timeout=timeout)
-        # 308 is "Resume Incomplete" in the upload protocol, not a redirect (as build_http does).
-        self.redirect_codes: frozenset[int] = frozenset(httplib2.REDIRECT_CODES) - {308}
+    def __init__(self, http: httplib2.Http, access_token: str) -> None:
+        self._http = http
         self._authorization = f"Bearer {access_token}"
 
     def request(self, uri: str, method: str = "GET", body: Any = None,
                 headers: dict[str, str] | None = None, *args: Any, **kwargs: Any) -> Any:
         headers = dict(headers or {})
         headers["authorization"] = self._authorization
-        return super().request(uri, method, body, headers, *args, **kwargs)
+        return self._http.request(uri, method, body, headers, *args, **kwargs)
 
     def __repr__(self) -> str:
         return "_BearerHttp()"
+
+
+class _Transports(threading.local):
+    """One keep-alive ``httplib2.Http`` per thread (it is not thread safe), reused across sends
+    so a send does not pay a new TCP (and, against Google, TLS) handshake. It carries no
+    credentials: each send's token travels in that request's own header (``_BearerHttp``)."""
+
+    http: httplib2.Http | None = None
 
 
 class GmailApiClient:
@@ -76,7 +85,7 @@ class GmailApiClient:
         self.endpoint = settings.gmail_api_endpoint.rstrip("/") + "/"
         self.timeout = settings.http_timeout
         self.upload_threshold = settings.gmail_upload_threshold
-        # The Resource only builds requests; each send executes on its own transport.
+        # The Resource only builds requests; each send executes on its thread's transport.
         self._service = build(
             "gmail", "v1", http=httplib2.Http(), static_discovery=True,
             client_options={"api_endpoint": self.endpoint},
@@ -84,11 +93,49 @@ class GmailApiClient:
         # Built once: each users().messages() call re-creates every method of the resource
         # from the discovery document (over a third of a send's CPU); its send() only reads it.
         self._messages_resource = self._service.users().messages()
+        self._transports = _Transports()
+        self._opened: set[httplib2.Http] = set()  # every thread's, for close()
+        self._lock = threading.Lock()
+
+    def _thread_http(self) -> httplib2.Http:
+        pooled = self._transports.http
+        if pooled is None:
+            pooled = httplib2.Http(timeout=self.timeout)
+            # 308 is "Resume Incomplete" in the upload protocol, not a redirect (as build_http).
+            pooled.redirect_codes = frozenset(httplib2.REDIRECT_CODES) - {308}
+            self._transports.http = pooled
+            with self._lock:
+                self._opened.add(pooled)
+        return pooled
+
+    def _drop_thread_http(self) -> None:
+        pooled, self._transports.http = self._transports.http, None
+        if pooled is not None:
+            with self._lock:
+                self._opened.discard(pooled)
+            pooled.close()
+
+    def close(self) -> None:
+        """Close every thread's kept-alive connection (when no send is in flight: shutdown)."""
+        with self._lock:
+            opened, self._opened = self._opened, set()
+        for pooled in opened:
+            pooled.close()
 
     def send(self, access_token: str, message: BinaryIO, size: int) -> GmailSent:
         """See ports.GmailSender.send."""
-        transport = _BearerHttp(access_token, self.timeout)
+        transport = _BearerHttp(self._thread_http(), access_token)
         message.seek(0)
+        try:
+            return _sent(self._send(transport, message, size))
+        except (GmailUnauthorized, GmailRateLimited, GmailRejected):
+            raise  # Gmail answered in full: the connection stays good for the next send
+        except BaseException:
+            # A timeout or a broken connection may leave it mid-response: start afresh.
+            self._drop_thread_http()
+            raise
+
+    def _send(self, transport: _BearerHttp, message: BinaryIO, size: int) -> Any:
         try:
             if size <= self.upload_threshold:
                 raw = base64.urlsafe_b64encode(message.read(size)).decode("ascii")
@@ -102,7 +149,7 @@ class GmailApiClient:
             raise TransientUpstream("Gmail did not answer in time") from None
         except (OSError, httplib2.HttpLib2Error, http.client.HTTPException) as exc:
             raise TransientUpstream(f"Gmail unreachable ({type(exc).__name__})") from None
-        return _sent(answer)
+        return answer
 
     def _messages(self) -> Any:
         return self._messages_resource
