@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Table,
     and_,
+    bindparam,
     create_engine,
     delete,
     event,
@@ -35,7 +36,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
 from token_store.keyring import Keyring
-from token_store.store import EnvelopeStore
+from token_store.store import EnvelopeStore, SealedRow
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,20 @@ token_ids = Table(
 )
 
 
+# Built once: SQLAlchemy then reuses their compiled form and cache key on every execution.
+_SELECT_DEK = select(data_keys.c.kek_id, data_keys.c.wrapped_key).where(
+    data_keys.c.owner == bindparam("owner"))
+_SELECT_SECRET = select(secrets_table.c.ciphertext).where(
+    secrets_table.c.owner == bindparam("owner"), secrets_table.c.purpose == bindparam("purpose"))
+# A secret and its owner's data key in one round trip (the key may be missing: tampering).
+_SELECT_SEALED = (
+    select(secrets_table.c.ciphertext, data_keys.c.kek_id, data_keys.c.wrapped_key)
+    .select_from(secrets_table.outerjoin(data_keys, data_keys.c.owner == secrets_table.c.owner))
+    .where(secrets_table.c.owner == bindparam("owner"),
+           secrets_table.c.purpose == bindparam("purpose"))
+)
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -92,9 +107,7 @@ class SqlTokenStore(EnvelopeStore):
         self.conn = conn
 
     def _dek_row(self, owner: str) -> tuple[str, bytes] | None:
-        row = self.conn.execute(
-            select(data_keys.c.kek_id, data_keys.c.wrapped_key).where(data_keys.c.owner == owner)
-        ).one_or_none()
+        row = self.conn.execute(_SELECT_DEK, {"owner": owner}).one_or_none()
         return None if row is None else (row.kek_id, bytes(row.wrapped_key))
 
     def _insert_dek_row(self, owner: str, kek_id: str, wrapped: bytes) -> None:
@@ -105,11 +118,16 @@ class SqlTokenStore(EnvelopeStore):
 
     def _secret_row(self, owner: str, purpose: str) -> bytes | None:
         value = self.conn.execute(
-            select(secrets_table.c.ciphertext).where(
-                secrets_table.c.owner == owner, secrets_table.c.purpose == purpose
-            )
-        ).scalar_one_or_none()
+            _SELECT_SECRET, {"owner": owner, "purpose": purpose}).scalar_one_or_none()
         return None if value is None else bytes(value)
+
+    def _sealed_row(self, owner: str, purpose: str) -> SealedRow | None:
+        row = self.conn.execute(
+            _SELECT_SEALED, {"owner": owner, "purpose": purpose}).one_or_none()
+        if row is None:
+            return None
+        dek = None if row.kek_id is None else (row.kek_id, bytes(row.wrapped_key))
+        return bytes(row.ciphertext), dek
 
     def _upsert_secret(self, owner: str, purpose: str, ciphertext: bytes) -> None:
         stmt = _insert(self.conn, secrets_table).values(

@@ -21,6 +21,8 @@ PREFIX_CHARS = 16
 # Where index_refresh_token keeps the token's prefix sealed, so key rotation can re-MAC
 # it without the token. Reserved: put/delete refuse it so the identifiers stay coherent.
 PREFIX_PURPOSE = "refresh_token#prefix"
+# A stored secret's ciphertext and its owner's ``(kek_id, wrapped_key)``, None when missing.
+SealedRow = tuple[bytes, tuple[str, bytes] | None]
 
 
 def refresh_token_hash(token: str) -> str:
@@ -88,6 +90,14 @@ class EnvelopeStore(ABC):
     @abstractmethod
     def _kek_ids(self) -> set[str]: ...
 
+    def _sealed_row(self, owner: str, purpose: str) -> SealedRow | None:
+        """``(ciphertext, (kek_id, wrapped_key) or None)`` of a secret, or None when absent.
+
+        Stores that can fetch both in one round trip (SQL: a join) override this.
+        """
+        ciphertext = self._secret_row(owner, purpose)
+        return None if ciphertext is None else (ciphertext, self._dek_row(owner))
+
     # -- behaviour ------------------------------------------------------------------
     def _load_dek(self, owner: str) -> bytes | None:
         row = self._dek_row(owner)
@@ -120,12 +130,13 @@ class EnvelopeStore(ABC):
     def get(self, owner: str, purpose: str) -> bytes | None:
         """The plaintext, or None when absent. Raises DecryptionError when tampered."""
         _check(owner, purpose)
-        ciphertext = self._secret_row(owner, purpose)
-        if ciphertext is None:
+        row = self._sealed_row(owner, purpose)
+        if row is None:
             return None
-        dek = self._load_dek(owner)
-        if dek is None:
+        ciphertext, dek_row = row
+        if dek_row is None:
             raise DecryptionError(f"secret {purpose!r} of {owner!r} has no data key")
+        dek = envelope.unwrap_data_key(self.keyring, owner, *dek_row)
         return envelope.open_secret(dek, owner, purpose, ciphertext)
 
     def delete(self, owner: str, purpose: str) -> None:

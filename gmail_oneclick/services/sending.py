@@ -62,6 +62,8 @@ class Sending:
     backoff_base: float = 0.25
     backoff_cap: float = 4.0
     sleep: Callable[[float], None] = field(default=time.sleep)
+    # Units of work that only read (on SQLite they take no write lock); uow_factory if None.
+    read_uow_factory: Callable[[], UnitOfWork] | None = None
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,8 @@ def send_message(s: Sending, out: Outgoing) -> SendResult:
     """
     info = inspect_message(out.message, out.size)
     key_hash = _key_hash(out.idempotency_key)
-    with s.uow_factory() as uow:
+    factory = s.uow_factory if key_hash is not None else (s.read_uow_factory or s.uow_factory)
+    with factory() as uow:
         # The key first: a repeat gets the first result even if the connection changed since.
         if key_hash is not None:
             replay = _claim(uow, s.clock, out, key_hash)
@@ -96,9 +99,11 @@ def send_message(s: Sending, out: Outgoing) -> SendResult:
         # Refusing here rolls the claim back with the rest of this unit of work.
         connection = choose_connection(uow, out.site_id, out.connection_id,
                                        out.account_email or info.from_address)
+        # The usual case in the same transaction: a fresh cached token (None: ask tokens).
+        token = tokens.cached_access_token(uow, s.clock, connection)
         uow.commit()
     try:
-        sent = _send_with_retries(s, connection.id, out)
+        sent = _send_with_retries(s, connection.id, out, token=token)
     except errors.ServiceError as exc:
         _finish(s, out, connection.id, key_hash, info, None, exc.code)
         raise
@@ -182,9 +187,14 @@ def _claim(uow: UnitOfWork, clock: Clock, out: Outgoing, key_hash: str) -> SendR
                       existing.connection_id, replayed=True)
 
 
-def _send_with_retries(s: Sending, connection_id: str, out: Outgoing) -> GmailSent:
-    """401: one forced refresh and one retry. 5xx/timeouts: bounded jittered backoff."""
-    token = tokens.access_token(s.uow_factory, s.google, s.clock, connection_id)
+def _send_with_retries(s: Sending, connection_id: str, out: Outgoing, *,
+                       token: str | None = None) -> GmailSent:
+    """401: one forced refresh and one retry. 5xx/timeouts: bounded jittered backoff.
+
+    ``token``: a fresh cached access token already read, else one is asked of services.tokens.
+    """
+    if token is None:
+        token = tokens.access_token(s.uow_factory, s.google, s.clock, connection_id)
     refreshed = False
     attempt = 0
     while True:

@@ -34,7 +34,7 @@ from gmail_oneclick.errors import (
     ServiceError,
     UpstreamUnavailable,
 )
-from gmail_oneclick.model import RevocationReason, Status, connection_owner
+from gmail_oneclick.model import Connection, RevocationReason, Status, connection_owner
 from gmail_oneclick.ports import (
     Clock,
     GoogleAccounts,
@@ -78,18 +78,25 @@ def new_lease_owner(kind: str = "send") -> str:
     return f"{kind}:{secrets.token_hex(8)}"
 
 
+def cached_access_token(uow: UnitOfWork, clock: Clock, connection: Connection) -> str | None:
+    """``connection``'s cached access token when it is connected and the token still fresh,
+    read in the caller's unit of work (a send reads it with its choice of connection, in one
+    transaction); None means ``access_token`` must be asked (it may refresh)."""
+    if connection.status is not Status.CONNECTED:
+        return None
+    expires = connection.access_token_expires_at
+    if expires is None or expires - REFRESH_MARGIN <= clock.now():
+        return None
+    value = uow.tokens.get(connection_owner(connection.id), ACCESS_TOKEN)
+    return value.decode() if value else None
+
+
 def _cached(uow: UnitOfWork, clock: Clock, connection_id: str) -> tuple[Status, str | None]:
     """The connection's status and its cached token when still fresh (None otherwise)."""
     connection = uow.connections.get(connection_id)
     if connection is None:
         raise NotFound("connection not found")
-    if connection.status is not Status.CONNECTED:
-        return connection.status, None
-    expires = connection.access_token_expires_at
-    if expires is None or expires - REFRESH_MARGIN <= clock.now():
-        return connection.status, None
-    value = uow.tokens.get(connection_owner(connection_id), ACCESS_TOKEN)
-    return connection.status, value.decode() if value else None
+    return connection.status, cached_access_token(uow, clock, connection)
 
 
 def _usable(token: str | None, rejected: str | None) -> bool:

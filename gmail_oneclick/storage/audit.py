@@ -16,6 +16,9 @@ ALLOWED_KEYS = frozenset(
      "status", "attempts", "event_types", "count"}
 )
 
+# Built once (one row per send): SQLAlchemy reuses its compiled form.
+_INSERT = insert(audit_events)
+
 
 class AuditRepository:
     def __init__(self, conn: Connection) -> None:
@@ -31,11 +34,8 @@ class AuditRepository:
         **data: Any,
     ) -> None:
         clean = {k: v for k, v in data.items() if k in ALLOWED_KEYS}
-        self.conn.execute(
-            insert(audit_events).values(
-                at=at, type=type_, site_id=site_id, connection_id=connection_id, data=clean
-            )
-        )
+        self.conn.execute(_INSERT, {"at": at, "type": type_, "site_id": site_id,
+                                    "connection_id": connection_id, "data": clean})
 
     def for_connection(self, connection_id: str) -> list[dict[str, Any]]:
         rows = self.conn.execute(

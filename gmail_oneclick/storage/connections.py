@@ -6,10 +6,19 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection as SqlConnection
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 
 from gmail_oneclick.db import audit_events, connect_links, connections
 from gmail_oneclick.model import Connection, Status, aware
+
+# The send path's reads, built once: SQLAlchemy then reuses their compiled form and cache key.
+_GET = select(connections).where(connections.c.id == bindparam("id"))
+_GET_FOR_SITE = select(connections).where(
+    connections.c.id == bindparam("id"), connections.c.site_id == bindparam("site_id"))
+_LIST_FOR_SITE = (
+    select(connections).where(connections.c.site_id == bindparam("site_id"))
+    .order_by(connections.c.created_at, connections.c.id)
+)
 
 
 def _connection(row: Any) -> Connection:
@@ -52,26 +61,16 @@ class ConnectionRepository:
         )
 
     def get(self, connection_id: str, *, for_update: bool = False) -> Connection | None:
-        query = select(connections).where(connections.c.id == connection_id)
-        if for_update:
-            query = query.with_for_update()
-        row = self.conn.execute(query).first()
+        query = _GET.with_for_update() if for_update else _GET
+        row = self.conn.execute(query, {"id": connection_id}).first()
         return _connection(row) if row else None
 
     def get_for_site(self, site_id: str, connection_id: str) -> Connection | None:
-        row = self.conn.execute(
-            select(connections).where(
-                connections.c.id == connection_id, connections.c.site_id == site_id
-            )
-        ).first()
+        row = self.conn.execute(_GET_FOR_SITE, {"id": connection_id, "site_id": site_id}).first()
         return _connection(row) if row else None
 
     def list_for_site(self, site_id: str) -> list[Connection]:
-        rows = self.conn.execute(
-            select(connections)
-            .where(connections.c.site_id == site_id)
-            .order_by(connections.c.created_at, connections.c.id)
-        )
+        rows = self.conn.execute(_LIST_FOR_SITE, {"site_id": site_id})
         return [_connection(r) for r in rows]
 
     def find_by_site_and_sub(self, site_id: str, sub: str) -> Connection | None:

@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from gmail_oneclick.db import sites
 from gmail_oneclick.model import Site, aware
+
+# Every authenticated request runs this one: built once, so its compiled form is reused.
+_BY_API_KEY_HASH = select(sites).where(sites.c.api_key_hash == bindparam("key_hash"))
 
 
 def _site(row: Any) -> Site:
@@ -43,7 +46,7 @@ class SiteRepository:
 
     def by_api_key_hash(self, key_hash: str) -> tuple[Site, str] | None:
         """The site and its stored hash, so the caller can compare in constant time."""
-        row = self.conn.execute(select(sites).where(sites.c.api_key_hash == key_hash)).first()
+        row = self.conn.execute(_BY_API_KEY_HASH, {"key_hash": key_hash}).first()
         return (_site(row), row.api_key_hash) if row else None
 
     def list(self) -> list[Site]:

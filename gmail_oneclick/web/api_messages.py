@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import io
 import json
 from collections.abc import Iterator
@@ -52,6 +53,7 @@ def sending() -> Sending:
     c = container()
     return Sending(uow_factory=c.uow, google=c.google, gmail=gmail_sender(), clock=c.clock,
                    attempts=c.settings.gmail_send_attempts,
+                   read_uow_factory=functools.partial(c.uow, readonly=True),
                    **c.extras.get("sending_options", {}))
 
 
