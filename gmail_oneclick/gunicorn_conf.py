@@ -17,6 +17,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from gunicorn.glogging import Logger
+
 from gmail_oneclick.settings import SettingsError, load_settings
 
 _settings = load_settings()
@@ -32,6 +34,22 @@ worker_class = "gthread"
 timeout = 120  # a 35 MB upload to Gmail can take a while on a slow link
 graceful_timeout = 30
 accesslog = None  # request lines can carry query strings; the app logs what is safe
+
+
+class NoAccessLogger(Logger):  # type: ignore[misc]
+    """gunicorn's logger without access lines. With ``logconfig_dict`` set, gunicorn builds
+    every request's access-log atoms (a dict of headers, times, formatted dates) only for the
+    line to be dropped: a measurable share of a send's CPU."""
+
+    @property
+    def access_log_enabled(self) -> bool:
+        return False
+
+    def access(self, resp: Any, req: Any, environ: Any, request_time: Any) -> None:
+        return None
+
+
+logger_class = NoAccessLogger
 errorlog = "-"
 forwarded_allow_ips = "127.0.0.1"
 # gunicorn >= 24 opens a control socket in $HOME by default: nothing here uses it, a second

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from flask import Flask, Response
 
 CSP = (
@@ -14,9 +16,7 @@ def _headers(response: Response) -> Response:
     from gmail_oneclick.web import container
 
     settings = container().settings
-    # Forms POST to ourselves; the consent form's answer is a redirect to Google's origin.
-    csp = CSP.format(extra=_origin(settings.google_auth_uri))
-    response.headers.setdefault("Content-Security-Policy", csp)
+    response.headers.setdefault("Content-Security-Policy", _csp(settings.google_auth_uri))
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Frame-Options"] = "DENY"
@@ -25,6 +25,13 @@ def _headers(response: Response) -> Response:
     if settings.secure_cookies:
         response.headers["Strict-Transport-Security"] = "max-age=31536000"
     return response
+
+
+@functools.lru_cache(maxsize=8)
+def _csp(google_auth_uri: str) -> str:
+    """The policy for this Google origin, built once (it is the same on every response)."""
+    # Forms POST to ourselves; the consent form's answer is a redirect to Google's origin.
+    return CSP.format(extra=_origin(google_auth_uri))
 
 
 def _origin(url: str) -> str:
