@@ -26,6 +26,14 @@ _PATTERNS = [
                r"([\"']?\s*[:=]\s*[\"']?)[^\"'&\s,}]+"),
     re.compile(r"[A-Za-z0-9+/_\-]{80,}={0,2}"),  # long base64: keys, raw messages
 ]
+# The case-insensitive patterns cost most of a line's redaction (they try every position):
+# each is skipped when the lower-cased line holds none of the words every match contains.
+# Exact: every character these patterns match case-insensitively for a letter of these words
+# lower-cases to that letter (checked over all of Unicode in tests/unit/test_logs_needles.py).
+_NEEDLES: dict[re.Pattern[str], tuple[str, ...]] = {
+    _PATTERNS[7]: ("bearer",),
+    _PATTERNS[8]: ("token", "code", "ecret"),  # ecret: client_secret
+}
 
 REDACTED = "[redacted]"
 _RESERVED = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
@@ -38,6 +46,11 @@ def _keep_groups(match: re.Match[str]) -> str:
 
 def redact(text: str) -> str:
     for pattern in _PATTERNS:
+        needles = _NEEDLES.get(pattern)
+        if needles is not None:
+            lower = text.lower()
+            if not any(needle in lower for needle in needles):
+                continue
         text = pattern.sub(_keep_groups if pattern.groups else REDACTED, text)
     return text
 
