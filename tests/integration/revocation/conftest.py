@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import MetaData, select
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from gmail_oneclick.model import Connection, connection_owner
 from tests.accounts import Linked, link_account
+from tests.dbscan import database_bytes
 
 
 @pytest.fixture
@@ -40,21 +40,8 @@ def stored_secret(container: Any, connection_id: str, purpose: str = "refresh_to
 
 
 def database_contains(container: Any, needle: str) -> bool:
-    """Whether ``needle`` appears anywhere in the database: for SQLite the raw bytes of the file
-    and its WAL (free pages included), for PostgreSQL every row of every table."""
-    engine = container.engine
-    if engine.dialect.name == "sqlite":
-        path = Path(engine.url.database)
-        data = b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists())
-        return needle.encode() in data
-    meta = MetaData()
-    meta.reflect(engine)
-    with engine.connect() as conn:
-        for table in meta.tables.values():
-            for row in conn.execute(select(table)):
-                if needle in " ".join(str(v) for v in row):
-                    return True
-    return False
+    """Whether ``needle`` appears anywhere in the database (tests/dbscan.py)."""
+    return needle.encode() in database_bytes(container.engine)
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
