@@ -19,6 +19,7 @@ import logging
 import math
 import re
 import threading
+import weakref
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit, urlunsplit
@@ -78,6 +79,14 @@ class _Transports(threading.local):
     http: httplib2.Http | None = None
 
 
+def _close_all(opened: set[httplib2.Http], lock: threading.Lock) -> None:
+    with lock:
+        closing = list(opened)
+        opened.clear()
+    for pooled in closing:
+        pooled.close()
+
+
 class GmailApiClient:
     """The real Gmail adapter; reaches the sandbox through the same code when pointed at it."""
 
@@ -96,6 +105,9 @@ class GmailApiClient:
         self._transports = _Transports()
         self._opened: set[httplib2.Http] = set()  # every thread's, for close()
         self._lock = threading.Lock()
+        # An adapter dropped without close() (an app built and thrown away) still closes its
+        # kept-alive sockets instead of leaving them to the garbage collector.
+        weakref.finalize(self, _close_all, self._opened, self._lock)
 
     def _thread_http(self) -> httplib2.Http:
         pooled = self._transports.http
@@ -117,10 +129,7 @@ class GmailApiClient:
 
     def close(self) -> None:
         """Close every thread's kept-alive connection (when no send is in flight: shutdown)."""
-        with self._lock:
-            opened, self._opened = self._opened, set()
-        for pooled in opened:
-            pooled.close()
+        _close_all(self._opened, self._lock)
 
     def send(self, access_token: str, message: BinaryIO, size: int) -> GmailSent:
         """See ports.GmailSender.send."""

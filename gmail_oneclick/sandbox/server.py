@@ -5,13 +5,12 @@ from __future__ import annotations
 import threading
 from types import TracebackType
 
-from werkzeug.serving import WSGIRequestHandler, make_server
-
 from gmail_oneclick.sandbox.app import create_sandbox_app
+from gmail_oneclick.sandbox.keepalive import KeepAliveHandler, KeepAliveServer
 from gmail_oneclick.sandbox.state import SandboxState
 
 
-class _QuietHandler(WSGIRequestHandler):
+class _QuietHandler(KeepAliveHandler):
     """Logs method, path and status only: query strings carry tokens (tokeninfo, revoke)."""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
@@ -24,8 +23,9 @@ class SandboxServer:
 
     def __init__(self, state: SandboxState, host: str, port: int) -> None:
         self.state = state
-        self._server = make_server(
-            host, port, create_sandbox_app(state), threaded=True, request_handler=_QuietHandler
+        # HTTP/1.1 keep-alive, as Google: clients reuse their connections.
+        self._server = KeepAliveServer(
+            host, port, create_sandbox_app(state), handler=_QuietHandler
         )
         shown = f"[{host}]" if ":" in host else host
         self.url = f"http://{shown}:{self._server.server_port}"
@@ -40,6 +40,7 @@ class SandboxServer:
 
     def stop(self) -> None:
         self._server.shutdown()
+        self._server.close_connections()
         self._thread.join(timeout=10)
         self._server.server_close()
 
