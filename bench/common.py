@@ -283,9 +283,14 @@ class ServiceProcess:
     (the Procfile's web process) on a free loopback port, configured through environment
     variables as in production."""
 
-    def __init__(self, values: dict[str, Any], *, workers: int = 1, threads: int = 8) -> None:
-        from gmail_oneclick.settings import PREFIX
+    def __init__(self, values: dict[str, Any], *, workers: int | None = None,
+                 threads: int | None = None) -> None:
+        from gmail_oneclick.settings import PREFIX, Settings
 
+        # The production defaults unless a script asks otherwise.
+        workers = Settings.web_workers if workers is None else workers
+        threads = Settings.web_threads if threads is None else threads
+        self.workers, self.threads = workers, threads
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith(PREFIX)}

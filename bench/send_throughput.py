@@ -91,7 +91,8 @@ def service_sender(url: str, auth: dict[str, str], raw: bytes) -> Callable[[], C
     return make
 
 
-def measure(clients: int, sends: int, warmup: int) -> dict[str, Any]:
+def measure(clients: int, sends: int, warmup: int, workers: int | None = None,
+            threads: int | None = None) -> dict[str, Any]:
     with common.RemoteSandbox(accounts=1) as sandbox, common.fresh_database() as db, \
             tempfile.TemporaryDirectory() as instance:
         values = common.settings_values(db, common.keyring_text(), sandbox, instance)
@@ -107,7 +108,8 @@ def measure(clients: int, sends: int, warmup: int) -> dict[str, Any]:
         cpu0 = time.process_time()
         direct_s, direct_ok, direct_failed = run_clients(clients, sends, direct)
         client_cpu = time.process_time() - cpu0
-        with common.ServiceProcess(values) as service:
+        with common.ServiceProcess(values, workers=workers, threads=threads) as service:
+            shape = {"workers": service.workers, "threads": service.threads}
             via = service_sender(service.url, site.auth, raw)
             run_clients(clients, warmup, via)
             sandbox.call("forget_sent")
@@ -126,7 +128,7 @@ def measure(clients: int, sends: int, warmup: int) -> dict[str, Any]:
         "service_cpu_ms_per_send": round(busy / max(1, service_ok) * 1000, 3),
         "direct_client_cpu_ms_per_send": round(client_cpu / max(1, direct_ok) * 1000, 3),
         "failed": direct_failed + service_failed,
-        "refreshes": counts["refreshes"],
+        "refreshes": counts["refreshes"], **shape,
     }
 
 
@@ -134,10 +136,15 @@ def main() -> None:
     p = common.parser(__doc__ or "")
     p.add_argument("--clients", type=int, default=8)
     p.add_argument("--sends", type=int, default=1500, help="sends per path")
+    p.add_argument("--workers", type=int, default=None,
+                   help="gunicorn workers (default: the settings' default)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="threads per worker (default: the settings' default)")
     args = p.parse_args()
     if args.quick:
         args.clients, args.sends = 2, 20
-    figures = measure(args.clients, args.sends, warmup=max(10, args.clients * 4))
+    figures = measure(args.clients, args.sends, warmup=max(10, args.clients * 4),
+                      workers=args.workers, threads=args.threads)
     common.table("Send throughput (small messages, POST /v1/messages vs direct client)", [
         ("direct google-api-python-client", figures["direct_sends_per_s"], "sends/s"),
         ("through the service", figures["service_sends_per_s"], "sends/s"),
@@ -147,6 +154,8 @@ def main() -> None:
         ("direct client CPU per send (ms)", figures["direct_client_cpu_ms_per_send"],
          "for comparison: the client library in this process"),
         ("failed sends", figures["failed"], "should be 0"),
+        ("gunicorn workers x threads", f"{figures['workers']} x {figures['threads']}",
+         "the settings' defaults unless --workers/--threads"),
     ])
     common.emit("send_throughput", {**figures, "target_ratio": TARGET_RATIO,
                                     "target_cpu_ms": TARGET_CPU_MS})
