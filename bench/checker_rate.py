@@ -10,7 +10,6 @@ connections / wall seconds; CPU = this process's ``time.process_time`` per verif
 
 from __future__ import annotations
 
-import tempfile
 import time
 from typing import Any
 
@@ -22,10 +21,8 @@ PER_SITE = 100
 def measure(connections: int) -> dict[str, Any]:
     from gmail_oneclick.checker import sweep
 
-    with common.RemoteSandbox(accounts=connections) as sandbox, common.fresh_database() as db, \
-            tempfile.TemporaryDirectory() as instance:
-        values = common.settings_values(db, common.keyring_text(), sandbox, instance)
-        container = common.build_container(values)
+    with common.world(accounts=connections) as w:
+        sandbox, container = w.sandbox, w.container
         seed_start = time.perf_counter()
         grants = sandbox.grants(0, connections)
         sites = [common.add_site(container, f"Bench Blog {i}").id

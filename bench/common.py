@@ -248,6 +248,24 @@ def build_container(values: dict[str, Any]) -> Any:
     return build(Settings(**values))
 
 
+@dataclass
+class World:
+    """One benchmark's world: the sandbox process, the service's settings and a container."""
+
+    sandbox: RemoteSandbox
+    values: dict[str, Any]
+    container: Any
+
+
+@contextmanager
+def world(accounts: int) -> Iterator[World]:
+    """A sandbox with ``accounts`` accounts, a fresh database and a container built on both."""
+    with RemoteSandbox(accounts=accounts) as sandbox, fresh_database() as db, \
+            tempfile.TemporaryDirectory() as instance:
+        values = settings_values(db, keyring_text(), sandbox, instance)
+        yield World(sandbox, values, build_container(values))
+
+
 # ---- the service under gunicorn ------------------------------------------------------------
 
 def _free_port() -> int:

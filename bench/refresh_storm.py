@@ -12,7 +12,6 @@ cached token, and each send asks for a token other than the one just refused).
 from __future__ import annotations
 
 import base64
-import tempfile
 import threading
 import time
 from datetime import timedelta
@@ -57,10 +56,8 @@ def expire_ours(container: Any, connection_id: str) -> None:
 
 def measure(sends: int) -> dict[str, Any]:
     figures: dict[str, Any] = {"sends": sends}
-    with common.RemoteSandbox(accounts=1) as sandbox, common.fresh_database() as db, \
-            tempfile.TemporaryDirectory() as instance:
-        values = common.settings_values(db, common.keyring_text(), sandbox, instance)
-        container = common.build_container(values)
+    with common.world(accounts=1) as w:
+        sandbox, values, container = w.sandbox, w.values, w.container
         site = common.add_site(container)
         grant = sandbox.grants(0, 1)[0]
         (connection_id,) = common.store_connections(container, site.id, [grant])

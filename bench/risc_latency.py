@@ -11,7 +11,6 @@ worker receives also fetches the sandbox's JWKS; it is included in the percentil
 
 from __future__ import annotations
 
-import tempfile
 import time
 from typing import Any
 
@@ -37,10 +36,8 @@ def purged_count(container: Any, connection_ids: list[str]) -> int:
 
 
 def measure(events: int) -> dict[str, Any]:
-    with common.RemoteSandbox(accounts=events) as sandbox, common.fresh_database() as db, \
-            tempfile.TemporaryDirectory() as instance:
-        values = common.settings_values(db, common.keyring_text(), sandbox, instance)
-        container = common.build_container(values)
+    with common.world(accounts=events) as w:
+        sandbox, values, container = w.sandbox, w.values, w.container
         site = common.add_site(container)
         grants = sandbox.grants(0, events)
         ids = common.store_connections(container, site.id, grants)

@@ -12,7 +12,6 @@ and decoded once). Above 8 MB the service streams the message to Gmail's resumab
 from __future__ import annotations
 
 import base64
-import tempfile
 from typing import Any
 
 import requests
@@ -45,10 +44,8 @@ def one_send(values: dict[str, Any], site: common.BenchSite, raw: bytes, small: 
 
 def measure(mb: int) -> dict[str, Any]:
     figures: dict[str, Any] = {"message_mb": mb}
-    with common.RemoteSandbox(accounts=1) as sandbox, common.fresh_database() as db, \
-            tempfile.TemporaryDirectory() as instance:
-        values = common.settings_values(db, common.keyring_text(), sandbox, instance)
-        container = common.build_container(values)
+    with common.world(accounts=1) as w:
+        sandbox, values, container = w.sandbox, w.values, w.container
         site = common.add_site(container)
         grant = sandbox.grants(0, 1)[0]
         common.store_connections(container, site.id, [grant])

@@ -14,7 +14,6 @@ timed phase, minus its idle rate measured just before, divided by the sends.
 from __future__ import annotations
 
 import base64
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -93,10 +92,8 @@ def service_sender(url: str, auth: dict[str, str], raw: bytes) -> Callable[[], C
 
 def measure(clients: int, sends: int, warmup: int, workers: int | None = None,
             threads: int | None = None) -> dict[str, Any]:
-    with common.RemoteSandbox(accounts=1) as sandbox, common.fresh_database() as db, \
-            tempfile.TemporaryDirectory() as instance:
-        values = common.settings_values(db, common.keyring_text(), sandbox, instance)
-        container = common.build_container(values)
+    with common.world(accounts=1) as w:
+        sandbox, values, container = w.sandbox, w.values, w.container
         site = common.add_site(container)
         ours, theirs = sandbox.grants(0, 1)[0], sandbox.grants(0, 1)[0]
         common.store_connections(container, site.id, [ours])
