@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 
 import pytest
@@ -83,6 +84,36 @@ def test_concurrent_read_then_write_transactions_serialise_instead_of_failing(tm
     assert errors == []
     with engine.connect() as conn:
         assert conn.execute(select(counters.c.n)).scalar_one() == 150
+    engine.dispose()
+
+
+def _holds_write_lock(engine, **options) -> bool:
+    """Whether a transaction that has only read blocks another connection's write."""
+    table = Table("t", MetaData(), Column("id", Integer, primary_key=True))
+    table.create(engine, checkfirst=True)
+    with engine.connect() as reader:
+        if options:
+            reader = reader.execution_options(**options)
+        reader.execute(select(table.c.id)).all()  # the transaction is open from here
+        writer = engine.raw_connection()
+        try:
+            writer.driver_connection.execute("PRAGMA busy_timeout=50")
+            try:
+                writer.driver_connection.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError:
+                return True
+            writer.driver_connection.execute("ROLLBACK")
+            return False
+        finally:
+            writer.close()
+
+
+def test_transactions_take_the_write_lock_at_begin_unless_read_only(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.sqlite'}", pool_size=1, max_overflow=1)
+    assert _holds_write_lock(engine) is True
+    assert _holds_write_lock(engine, sqlite_readonly=True) is False
+    # The pooled connection that served the read-only transaction begins IMMEDIATE again.
+    assert _holds_write_lock(engine) is True
     engine.dispose()
 
 
