@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 EXPECTED = {
     "send_throughput": {"direct_sends_per_s", "service_sends_per_s", "ratio",
-                        "service_cpu_ms_per_send", "failed"},
+                        "service_cpu_ms_per_send", "service_cpu_ms_per_send_rounds", "rounds",
+                        "failed"},
     "refresh_storm": {"sends", "expired_refreshes", "expired_ok",
                       "expired_at_google_only_refreshes", "expired_at_google_only_ok"},
     "risc_latency": {"events", "accepted", "purged", "p50_ms", "p99_ms"},
