@@ -26,7 +26,7 @@ from typing import Final, Literal, ParamSpec, TypeVar
 
 from prometheus_client import Counter, Histogram
 
-from gmail_oneclick.errors import ServiceError
+from gmail_oneclick.errors import ServiceError, Unauthorized
 from gmail_oneclick.model import RevocationReason
 from gmail_oneclick.ports import InvalidGrant, UpstreamMisconfigured
 
@@ -95,8 +95,8 @@ def observe_send(outcome: str, seconds: float) -> None:
 
 
 def timed_send(func: Callable[P, R]) -> Callable[P, R]:
-    """Decorator for the one send use case: records its duration and outcome (``sent``, the
-    ServiceError's code, or ``internal_error``)."""
+    """Decorator for the send use cases: records their duration and outcome (``sent``, the
+    ServiceError's code, or ``internal_error``), except for a refused API key."""
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -110,7 +110,9 @@ def timed_send(func: Callable[P, R]) -> Callable[P, R]:
             outcome = exc.code
             raise
         finally:
-            observe_send(outcome, time.monotonic() - started)
+            # A request whose API key was refused is no send (and may be anyone's).
+            if outcome != Unauthorized.code:
+                observe_send(outcome, time.monotonic() - started)
 
     return wrapper
 

@@ -90,14 +90,22 @@ def add_site(
     return NewSite(site, api_key, webhook_secret)
 
 
+_UNAUTHORIZED = "a valid site API key is required (Authorization: Bearer <key>)"
+
+
+def plausible_api_key(api_key: str | None) -> str:
+    """``api_key`` if it has the shape of one of ours (nothing looked up). Raises Unauthorized."""
+    if not api_key or not api_key.startswith(API_KEY_PREFIX) or len(api_key) > 200:
+        raise Unauthorized(_UNAUTHORIZED)
+    return api_key
+
+
 def authenticate(uow: UnitOfWork, api_key: str | None) -> Site:
     """The site owning ``api_key``. Raises Unauthorized; the comparison is constant time."""
-    if not api_key or not api_key.startswith(API_KEY_PREFIX) or len(api_key) > 200:
-        raise Unauthorized("a valid site API key is required (Authorization: Bearer <key>)")
-    digest = secret_hash(api_key)
+    digest = secret_hash(plausible_api_key(api_key))
     found = uow.sites.by_api_key_hash(digest)
     if found is None or not same_secret(found[1], digest):
-        raise Unauthorized("a valid site API key is required (Authorization: Bearer <key>)")
+        raise Unauthorized(_UNAUTHORIZED)
     return found[0]
 
 

@@ -25,10 +25,17 @@ from gmail_oneclick.errors import (
     UnsupportedMediaType,
 )
 from gmail_oneclick.ports import GmailSender
+from gmail_oneclick.services import sites
 from gmail_oneclick.services.mime import MAX_MESSAGE_BYTES
-from gmail_oneclick.services.sending import Outgoing, Sending, SendResult, send_message
+from gmail_oneclick.services.sending import (
+    Outgoing,
+    Sending,
+    SendResult,
+    authenticate_and_send,
+    send_message,
+)
 from gmail_oneclick.web import container
-from gmail_oneclick.web.auth import current_site
+from gmail_oneclick.web.auth import bearer_token, current_site
 
 bp = Blueprint("api_messages", __name__)
 
@@ -36,6 +43,10 @@ READ_CHUNK = 256 * 1024
 # base64 of the largest message, plus room for the JSON around it.
 MAX_JSON_BYTES = (MAX_MESSAGE_BYTES + 2) // 3 * 4 + 64 * 1024
 TOO_LARGE = f"messages are limited to {MAX_MESSAGE_BYTES} bytes (35 MB)"
+# A body this small (by its Content-Length) is read before the API key is checked, so that the
+# key check and the choice of connection share one read transaction. A larger body, or one of
+# unknown length, is read only after the key is good.
+READ_BEFORE_AUTH = 64 * 1024
 
 
 def gmail_sender() -> GmailSender:
@@ -99,11 +110,16 @@ def json_body(limit: int = MAX_JSON_BYTES) -> dict[str, Any]:
     for chunk in _chunks(limit):
         data += chunk
     try:
+        return parse_json_object(data)
+    finally:
+        del data
+
+
+def parse_json_object(data: bytes | bytearray) -> dict[str, Any]:
+    try:
         body = json.loads(data)
     except (ValueError, UnicodeDecodeError):
         raise InvalidRequest("the body is not valid JSON") from None
-    finally:
-        del data
     if not isinstance(body, dict):
         raise InvalidRequest("the body must be a JSON object")
     return body
@@ -118,16 +134,17 @@ def optional_str(body: dict[str, Any], name: str) -> str | None:
     return value
 
 
-def message_from_request() -> tuple[io.BytesIO, int, str | None]:
-    """(message stream, size, connection_id) from either accepted content type."""
+def message_from_request(data: bytearray | None = None) -> tuple[io.BytesIO, int, str | None]:
+    """(message stream, size, connection_id) from either accepted content type; from ``data``
+    when the body was already read, else read from the request here."""
     if request.mimetype == "application/json":
-        body = json_body()
+        body = parse_json_object(data) if data is not None else json_body()
         connection_id = optional_str(body, "connection_id")
         raw = decode_raw(body.pop("raw", None))
         del body
         return io.BytesIO(raw), len(raw), connection_id
     if request.mimetype == "message/rfc822":
-        buffer = read_body(MAX_MESSAGE_BYTES)
+        buffer = io.BytesIO(data) if data is not None else read_body(MAX_MESSAGE_BYTES)
         return buffer, buffer.getbuffer().nbytes, request.args.get("connection_id") or None
     raise UnsupportedMediaType("send application/json {\"raw\": ...} or message/rfc822")
 
@@ -145,8 +162,36 @@ def send(message: io.BytesIO, size: int, *, site_id: str, connection_id: str | N
 
 @bp.post("/v1/messages")
 def post_message() -> Response:
-    site = current_site()
-    message, size, connection_id = message_from_request()
-    result = send(message, size, site_id=site.id, connection_id=connection_id)
+    announced = request.content_length
+    if announced is not None and announced <= READ_BEFORE_AUTH:
+        result = _send_small()
+    else:
+        site = current_site()
+        message, size, connection_id = message_from_request()
+        result = send(message, size, site_id=site.id, connection_id=connection_id)
     return jsonify({"id": result.id, "thread_id": result.thread_id,
                     "connection_id": result.connection_id})
+
+
+def _send_small() -> SendResult:
+    """A body of at most READ_BEFORE_AUTH bytes is read first, so the API key check and the
+    choice of connection share one read transaction; it is parsed only once the key is good,
+    so a refused key is answered 401 whatever the body holds."""
+    api_key = sites.plausible_api_key(bearer_token())  # no key, no body read
+    data = bytearray()
+    for chunk in _chunks(READ_BEFORE_AUTH):
+        data += chunk
+    messages: list[io.BytesIO] = []
+
+    def outgoing(site_id: str) -> Outgoing:
+        message, size, connection_id = message_from_request(data)
+        messages.append(message)
+        return Outgoing(site_id=site_id, message=message, size=size, connection_id=connection_id,
+                        idempotency_key=request.headers.get("Idempotency-Key"))
+
+    try:
+        return authenticate_and_send(sending(), api_key, request.headers.get("Idempotency-Key"),
+                                     outgoing)
+    finally:
+        for message in messages:
+            message.close()
