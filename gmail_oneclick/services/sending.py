@@ -92,19 +92,21 @@ def send_message(s: Sending, out: Outgoing) -> SendResult:
 
 
 @metrics.timed_send
-def authenticate_and_send(s: Sending, api_key: str | None, idempotency_key: str | None,
+def authenticate_and_send(s: Sending, api_key: str | None,
                           outgoing: Callable[[str], Outgoing]) -> SendResult:
-    """send_message for a request whose API key is not checked yet: one transaction checks the
-    key (Unauthorized first, before anything about the message is looked at), then
-    ``outgoing(site_id)`` parses the already-read body and the connection is chosen, so a send
-    costs one read transaction instead of two. Raises what send_message raises, and
-    Unauthorized."""
+    """send_message for a request whose API key is not checked yet and that carries no
+    Idempotency-Key: one read transaction checks the key (Unauthorized first, before anything
+    about the message is looked at), then ``outgoing(site_id)`` parses the already-read body and
+    the connection is chosen, so the send costs one read transaction instead of two. Raises
+    what send_message raises, and Unauthorized."""
 
     def authenticated(uow: UnitOfWork) -> tuple[Outgoing, MessageInfo]:
         out = outgoing(sites.authenticate(uow, api_key).id)
+        if out.idempotency_key is not None:
+            raise ValueError("authenticate_and_send reads only: no Idempotency-Key")
         return out, inspect_message(out.message, out.size)
 
-    return _send(s, idempotency_key, authenticated)
+    return _send(s, None, authenticated)
 
 
 def _send(s: Sending, idempotency_key: str | None,

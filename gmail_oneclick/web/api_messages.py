@@ -163,7 +163,10 @@ def send(message: io.BytesIO, size: int, *, site_id: str, connection_id: str | N
 @bp.post("/v1/messages")
 def post_message() -> Response:
     announced = request.content_length
-    if announced is not None and announced <= READ_BEFORE_AUTH:
+    # Not with an Idempotency-Key: its claim makes the first transaction a write, which a
+    # stranger's request must not get to open before its key is checked.
+    if announced is not None and announced <= READ_BEFORE_AUTH \
+            and "Idempotency-Key" not in request.headers:
         result = _send_small()
     else:
         site = current_site()
@@ -186,12 +189,10 @@ def _send_small() -> SendResult:
     def outgoing(site_id: str) -> Outgoing:
         message, size, connection_id = message_from_request(data)
         messages.append(message)
-        return Outgoing(site_id=site_id, message=message, size=size, connection_id=connection_id,
-                        idempotency_key=request.headers.get("Idempotency-Key"))
+        return Outgoing(site_id=site_id, message=message, size=size, connection_id=connection_id)
 
     try:
-        return authenticate_and_send(sending(), api_key, request.headers.get("Idempotency-Key"),
-                                     outgoing)
+        return authenticate_and_send(sending(), api_key, outgoing)
     finally:
         for message in messages:
             message.close()

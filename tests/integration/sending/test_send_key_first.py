@@ -1,8 +1,9 @@
 """The API key is checked before anything about the message, whichever way the body arrives.
 
-A body of at most 64 KiB is read before the key is looked up, so that the key check and the
-choice of connection share one read transaction (a send costs two transactions, not three); a
-larger body, or one of unknown length, is only read once the key is good. Either way a refused
+A body of at most 64 KiB (without an Idempotency-Key) is read before the key is looked up, so
+that the key check and the choice of connection share one read transaction (a send costs two
+transactions, not three); a larger body, one of unknown length, or one with an
+Idempotency-Key is only read once the key is good. Either way a refused
 key is answered 401 whatever the body holds, and is never counted as a send.
 """
 
@@ -64,18 +65,21 @@ def _transactions(container: Any) -> list[int]:
     return begun
 
 
-@pytest.mark.parametrize("size", [200, READ_BEFORE_AUTH + 10_000])
-def test_a_send_takes_one_transaction_before_gmail_and_one_after_when_small(
+@pytest.mark.parametrize(("size", "idempotency_key", "transactions"), [
+    (200, None, 2),  # the key check, the connection and its token in one; the audit after
+    (READ_BEFORE_AUTH + 10_000, None, 3),  # the key check first, before the body is read
+    (200, "k-1", 3),  # the key check first: the claim's transaction writes
+])
+def test_a_small_send_takes_one_transaction_before_gmail_and_one_after(
         client: Any, site: Any, alice: Any, container: Any, gmail: GmailSandbox,
-        size: int) -> None:
+        size: int, idempotency_key: str | None, transactions: int) -> None:
     raw = make_message(body="x" * size)
     begun = _transactions(container)
-    response = client.post("/v1/messages", json={"raw": b64url(raw)}, headers=site.auth)
+    headers = {**site.auth, **({"Idempotency-Key": idempotency_key} if idempotency_key else {})}
+    response = client.post("/v1/messages", json={"raw": b64url(raw)}, headers=headers)
     assert response.status_code == 200
     assert gmail.sent[-1].raw == raw
-    # Small: the key check, the connection and its token in one; the audit record after.
-    # Larger: the key check has a transaction of its own before the body is read.
-    assert len(begun) == (2 if size < READ_BEFORE_AUTH else 3)
+    assert len(begun) == transactions
 
 
 def test_a_refused_key_is_not_counted_as_a_send(client: Any, alice: Any) -> None:
