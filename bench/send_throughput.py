@@ -12,7 +12,7 @@ timed phase, minus its idle rate measured just before, divided by the sends.
 
 Each path first makes 500 untimed sends (connection pools, thread pools, SQLite's page cache
 and the interpreter's specialised code warm up), then runs ``--rounds`` timed rounds (default
-3), each with new client connections, and the figures are the median round's. On 2 cores one
+5), each with new client connections, and the figures are the median round's. On 2 cores one
 round's CPU per send moves by up to 25% with how gunicorn's workers happened to accept the 8
 keep-alive connections (7 on one worker and 1 on the other costs far more GIL hand-offs than
 4 and 4) and with whatever else the machine is doing; every round's figure is printed too.
@@ -99,7 +99,7 @@ def service_sender(url: str, auth: dict[str, str], raw: bytes) -> Callable[[], C
 
 
 def measure(clients: int, sends: int, warmup: int, workers: int | None = None,
-            threads: int | None = None, rounds: int = 3) -> dict[str, Any]:
+            threads: int | None = None, rounds: int = 5) -> dict[str, Any]:
     with common.world(accounts=1) as w:
         sandbox, values, container = w.sandbox, w.values, w.container
         site = common.add_site(container)
@@ -150,7 +150,7 @@ def main() -> None:
     p = common.parser(__doc__ or "")
     p.add_argument("--clients", type=int, default=8)
     p.add_argument("--sends", type=int, default=1500, help="sends per path and round")
-    p.add_argument("--rounds", type=int, default=3, help="timed rounds per path (median kept)")
+    p.add_argument("--rounds", type=int, default=5, help="timed rounds per path (median kept)")
     p.add_argument("--workers", type=int, default=None,
                    help="gunicorn workers (default: the settings' default)")
     p.add_argument("--threads", type=int, default=None,
