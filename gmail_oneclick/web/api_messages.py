@@ -105,14 +105,17 @@ def decode_raw(value: Any, name: str = "raw") -> bytes:
         raise InvalidMessage(f'"{name}" is not valid base64url') from None
 
 
-def json_body(limit: int = MAX_JSON_BYTES) -> dict[str, Any]:
-    data = bytearray()  # no BytesIO here: json.loads takes a bytearray without another copy
+def read_bytes(limit: int) -> bytearray:
+    """The whole body (no BytesIO: json.loads takes a bytearray without another copy)."""
+    data = bytearray()
     for chunk in _chunks(limit):
         data += chunk
-    try:
-        return parse_json_object(data)
-    finally:
-        del data
+    return data
+
+
+def json_body(limit: int = MAX_JSON_BYTES) -> dict[str, Any]:
+    # The raw bytes are a temporary: gone as soon as they are parsed.
+    return parse_json_object(read_bytes(limit))
 
 
 def parse_json_object(data: bytes | bytearray) -> dict[str, Any]:
@@ -181,9 +184,7 @@ def _send_small() -> SendResult:
     choice of connection share one read transaction; it is parsed only once the key is good,
     so a refused key is answered 401 whatever the body holds."""
     api_key = sites.plausible_api_key(bearer_token())  # no key, no body read
-    data = bytearray()
-    for chunk in _chunks(READ_BEFORE_AUTH):
-        data += chunk
+    data = read_bytes(READ_BEFORE_AUTH)
     messages: list[io.BytesIO] = []
 
     def outgoing(site_id: str) -> Outgoing:
