@@ -8,6 +8,7 @@ Nothing here reaches the network: WordPress is told to block every outside host
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -249,6 +250,7 @@ class WordPress:
             self._server = subprocess.Popen(  # noqa: S603
                 ["php", "-S", f"127.0.0.1:{self.port}", "-t", str(self.root), str(ROUTER)],
                 cwd=self.root, env=env, stdout=subprocess.DEVNULL, stderr=log,
+                start_new_session=True,  # its workers are stopped with it, as one group
             )
         _wait_for(self._answers, "PHP's built-in server")
 
@@ -262,11 +264,14 @@ class WordPress:
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.terminate()
+            # PHP_CLI_SERVER_WORKERS forks workers that outlive a parent stopped alone.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._server.pid, signal.SIGTERM)
             try:
                 self._server.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                self._server.kill()
+                os.killpg(self._server.pid, signal.SIGKILL)
+                self._server.wait()
             self._server = None
 
     # -- driving it --------------------------------------------------------------------------
