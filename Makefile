@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean wordpress-plugin
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check gmail_oneclick token_store tests bench
 	$(BIN)/mypy gmail_oneclick token_store
 	$(BIN)/lint-imports
+	@scripts/php-lint.sh wordpress
+
+# The plugin as WordPress's "Upload Plugin" takes it: dist/gmail-oneclick.zip, reproducible.
+wordpress-plugin:
+	$(PYTHON) scripts/build_wordpress_zip.py
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.run_all
