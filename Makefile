@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
+WORDPRESS_ZIP ?= dist/gmail-oneclick.zip
 
 .PHONY: run test lint bench clean wordpress-plugin
 
@@ -39,7 +40,7 @@ lint: $(VENV)/.installed-test
 
 # The plugin as WordPress's "Upload Plugin" takes it: dist/gmail-oneclick.zip, reproducible.
 wordpress-plugin:
-	$(PYTHON) scripts/build_wordpress_zip.py
+	$(PYTHON) scripts/build_wordpress_zip.py --output $(WORDPRESS_ZIP)
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.run_all
