@@ -125,12 +125,14 @@ idempotency_keys = Table(
     Column("site_id", String(40), ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True),
     Column("key_hash", String(64), primary_key=True),  # sha256 hex of the Idempotency-Key
     Column("created_at", TS, nullable=False),
-    Column("state", String(16), nullable=False),  # pending | done | failed
+    Column("state", String(16), nullable=False),  # pending | done | unknown
     Column("connection_id", String(40), nullable=True),
     Column("gmail_id", String(64), nullable=True),
     Column("thread_id", String(64), nullable=True),
     # sha256 of the raw message, to spot an Idempotency-Key reused for another message
     Column("request_hash", String(64), nullable=True),
+    # a pending record past this instant belongs to a send that died: delivery unknown
+    Column("lease_until", TS, nullable=True),
 )
 
 risc_events = Table(

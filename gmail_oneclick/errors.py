@@ -110,6 +110,13 @@ class IdempotencyInProgress(ServiceError):
     code, status = "idempotency_in_progress", 409
 
 
+class DeliveryUnknown(ServiceError):
+    """The message went to Gmail and its answer was lost: it may have been sent. Never retried
+    by the service; a repeat with the same Idempotency-Key answers this again."""
+
+    code, status = "delivery_unknown", 504
+
+
 class IdempotencyKeyReused(ServiceError):
     """The Idempotency-Key was already used for a different message."""
 

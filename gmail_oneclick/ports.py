@@ -118,11 +118,19 @@ class GmailRateLimited(TransientUpstream):
     """429 rateLimitExceeded or 403 user/daily limits; ``retry_after`` from Google's answer."""
 
 
+class GmailDeliveryUnknown(UpstreamError):
+    """The request that completes the message went out and no full answer came back (a
+    timeout, a dropped connection, a gateway's 502/504, a 2xx without an id): Gmail may have
+    sent it. A send is not idempotent at Google, so this is never retried."""
+
+
 class GmailSender(Protocol):
     def send(self, access_token: str, message: BinaryIO, size: int) -> GmailSent:
         """Send the RFC 5322 bytes of the seekable ``message`` (``size`` bytes, read from 0).
 
-        Raises GmailUnauthorized, GmailRejected, GmailRateLimited or TransientUpstream
-        (5xx, timeout, connection error). Does not retry; the caller owns the retry policy.
+        Raises GmailUnauthorized, GmailRejected, GmailRateLimited, TransientUpstream (only
+        when Gmail cannot have accepted the message: connecting failed before the request
+        was written, or Gmail answered 500 or 503) or GmailDeliveryUnknown (it may have).
+        Does not retry; the caller owns the retry policy.
         """
         ...

@@ -85,7 +85,11 @@ VARIABLES: tuple[Var, ...] = (
         help="seconds between two checker sweeps (each verifies only due connections)"),
     Var("gmail_upload_threshold", int, 4 * 1024 * 1024,
         help="bytes above which a message goes through Gmail's upload endpoint"),
-    Var("gmail_send_attempts", int, 3, help="tries of one send on 5xx or timeout before giving up"),
+    Var("gmail_send_attempts", int, 3,
+        help="tries of one send when Gmail cannot have taken it (refused connection, 500, 503)"),
+    Var("idempotency_lease_seconds", int, 300,
+        help="seconds a send holds its Idempotency-Key; a key still held after a crash then "
+             "answers delivery_unknown"),
 )
 
 
@@ -180,6 +184,7 @@ class Settings:
     checker_sweep_seconds: int = 60
     gmail_upload_threshold: int = 4 * 1024 * 1024
     gmail_send_attempts: int = 3
+    idempotency_lease_seconds: int = 300
 
     @property
     def redirect_uri(self) -> str:
@@ -217,6 +222,8 @@ class Settings:
             raise SettingsError(f"{PREFIX}CHECK_INTERVAL must be at least 60 seconds")
         if self.checker_sweep_seconds < 1:
             raise SettingsError(f"{PREFIX}CHECKER_SWEEP_SECONDS must be at least 1")
+        if self.idempotency_lease_seconds < 30:
+            raise SettingsError(f"{PREFIX}IDEMPOTENCY_LEASE_SECONDS must be at least 30")
         for name in ("public_url", *GOOGLE_DEFAULTS):
             value = getattr(self, name)
             if not check_service_url(value):

@@ -4,6 +4,10 @@ Small messages go as JSON ``{"raw": base64url}``; above ``settings.gmail_upload_
 they go to the upload endpoint as ``message/rfc822`` (``uploadType=media``, and ``resumable``
 in chunks above RESUMABLE_ABOVE, streamed from the caller's file so no extra copy is made).
 
+Each request is written at most once (``gmail_http``): a send is retried by the caller only
+when Gmail cannot have accepted it, and the adapter says which (TransientUpstream, or
+GmailDeliveryUnknown when the request that completes the message went out unanswered).
+
 The library builds upload URIs from the discovery document's ``rootUrl`` and only swaps the
 host for ``api_endpoint``, which turns ``http://127.0.0.1:P/prefix/`` into
 ``https://127.0.0.1:P/upload/...``; ``_fix_upload_uri`` rebuilds them on the configured
@@ -29,7 +33,9 @@ from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 from googleapiclient.http import HttpRequest, MediaIoBaseUpload
 
+from gmail_oneclick.google.gmail_http import BearerHttp, OnceHttp, RequestNotSent
 from gmail_oneclick.ports import (
+    GmailDeliveryUnknown,
     GmailRateLimited,
     GmailRejected,
     GmailSent,
@@ -48,35 +54,12 @@ _RATE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
 _RETRY_AT = re.compile(r"Retry after (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z)")
 
 
-class _BearerHttp:
-    """One send's view of its thread's transport: adds the access token to every request,
-    including upload PUTs, and holds nothing else.
-
-    The token lives here, per send, never on the pooled ``httplib2.Http`` (no credentials
-    object either, so the library never tries to refresh on 401: the token service owns
-    refreshing). googleapiclient only calls ``request``.
-    """
-
-    def __init__(self, http: httplib2.Http, access_token: str) -> None:
-        self._http = http
-        self._authorization = f"Bearer {access_token}"
-
-    def request(self, uri: str, method: str = "GET", body: Any = None,
-                headers: dict[str, str] | None = None, *args: Any, **kwargs: Any) -> Any:
-        headers = dict(headers or {})
-        headers["authorization"] = self._authorization
-        return self._http.request(uri, method, body, headers, *args, **kwargs)
-
-    def __repr__(self) -> str:
-        return "_BearerHttp()"
-
-
 class _Transports(threading.local):
-    """One keep-alive ``httplib2.Http`` per thread (it is not thread safe), reused across sends
+    """One keep-alive ``OnceHttp`` per thread (it is not thread safe), reused across sends
     so a send does not pay a new TCP (and, against Google, TLS) handshake. It carries no
-    credentials: each send's token travels in that request's own header (``_BearerHttp``)."""
+    credentials: each send's token travels in that request's own header (``BearerHttp``)."""
 
-    http: httplib2.Http | None = None
+    http: OnceHttp | None = None
 
 
 def _close_all(opened: set[httplib2.Http], lock: threading.Lock) -> None:
@@ -113,10 +96,10 @@ class GmailApiClient:
         # kept-alive sockets instead of leaving them to the garbage collector.
         weakref.finalize(self, _close_all, self._opened, self._lock)
 
-    def _thread_http(self) -> httplib2.Http:
+    def _thread_http(self) -> OnceHttp:
         pooled = self._transports.http
         if pooled is None:
-            pooled = httplib2.Http(timeout=self.timeout)
+            pooled = OnceHttp(timeout=self.timeout)
             # 308 is "Resume Incomplete" in the upload protocol, not a redirect (as build_http).
             pooled.redirect_codes = frozenset(httplib2.REDIRECT_CODES) - {308}
             self._transports.http = pooled
@@ -137,7 +120,7 @@ class GmailApiClient:
 
     def send(self, access_token: str, message: BinaryIO, size: int) -> GmailSent:
         """See ports.GmailSender.send."""
-        transport = _BearerHttp(self._thread_http(), access_token)
+        transport = BearerHttp(self._thread_http(), access_token)
         message.seek(0)
         try:
             return _sent(self._send(transport, message, size))
@@ -148,7 +131,7 @@ class GmailApiClient:
             self._drop_thread_http()
             raise
 
-    def _send(self, transport: _BearerHttp, message: BinaryIO, size: int) -> Any:
+    def _send(self, transport: BearerHttp, message: BinaryIO, size: int) -> Any:
         try:
             if size <= self.upload_threshold:
                 raw = base64.urlsafe_b64encode(message.read(size)).decode("ascii")
@@ -156,17 +139,26 @@ class GmailApiClient:
             else:
                 answer = self._upload(transport, message, size)
         except HttpError as exc:
-            raise _map_http_error(exc) from None
-        except TimeoutError:
-            raise TransientUpstream("Gmail did not answer in time") from None
-        except (OSError, httplib2.HttpLib2Error, http.client.HTTPException) as exc:
-            raise TransientUpstream(f"Gmail unreachable ({type(exc).__name__})") from None
+            raise _map_http_error(exc, could_deliver=transport.last_could_deliver) from None
+        except RequestNotSent as exc:
+            raise TransientUpstream(f"Gmail unreachable: {exc}") from None
+        except Exception as exc:
+            # A timeout, a dropped connection, an unreadable answer: if the request that
+            # completes the message had gone out, Gmail may have sent it.
+            kind = type(exc).__name__
+            if transport.last_could_deliver:
+                log.warning("gmail send outcome unknown", extra={"exc_type": kind})
+                raise GmailDeliveryUnknown(f"no answer after the message went out ({kind})") \
+                    from None
+            if isinstance(exc, (OSError, httplib2.HttpLib2Error, http.client.HTTPException)):
+                raise TransientUpstream(f"Gmail unreachable ({kind})") from None
+            raise
         return answer
 
     def _messages(self) -> Any:
         return self._messages_resource
 
-    def _json_request(self, transport: _BearerHttp, raw: str) -> HttpRequest:
+    def _json_request(self, transport: BearerHttp, raw: str) -> HttpRequest:
         """``users.messages.send`` with body ``{"raw": raw}``: the request the library builds,
         taken from the template with a body of its own (its model serializes JSON the same way).
         """
@@ -177,7 +169,7 @@ class GmailApiClient:
             methodId=template.methodId,
         )
 
-    def _upload(self, transport: _BearerHttp, message: BinaryIO, size: int) -> Any:
+    def _upload(self, transport: BearerHttp, message: BinaryIO, size: int) -> Any:
         resumable = size > RESUMABLE_ABOVE
         media = MediaIoBaseUpload(message, mimetype="message/rfc822",
                                   chunksize=CHUNK_SIZE if resumable else -1, resumable=resumable)
@@ -200,7 +192,8 @@ class GmailApiClient:
 
 def _sent(answer: Any) -> GmailSent:
     if not isinstance(answer, dict) or not isinstance(answer.get("id"), str):
-        raise TransientUpstream("Gmail answered without a message id")
+        # A success answer: the message was most likely sent, but there is no id to return.
+        raise GmailDeliveryUnknown("Gmail answered without a message id")
     thread = answer.get("threadId")
     return GmailSent(id=answer["id"], thread_id=thread if isinstance(thread, str) else answer["id"])
 
@@ -233,7 +226,9 @@ def retry_after_seconds(message: str, header: str | None, now: datetime | None =
     return DEFAULT_RETRY_AFTER
 
 
-def _map_http_error(exc: HttpError) -> Exception:
+def _map_http_error(exc: HttpError, *, could_deliver: bool = True) -> Exception:
+    """The port error for Gmail's answer. Only 500 and 503 say the message was not taken;
+    another 5xx (a gateway's 502 or 504), 408 or no status may follow a send that happened."""
     status, reason, message = _error_parts(exc)
     header = exc.resp.get("retry-after") if hasattr(exc.resp, "get") else None
     if status == 401:
@@ -244,7 +239,11 @@ def _map_http_error(exc: HttpError) -> Exception:
         )
     if reason == "dailyLimitExceeded":
         return GmailRateLimited(message or "daily limit", retry_after=DAILY_LIMIT_RETRY_AFTER)
+    if status in (500, 503):
+        return TransientUpstream(f"Gmail answered {status}", retry_after=None)
     if status >= 500 or status in (408, 0):
+        if could_deliver:
+            return GmailDeliveryUnknown(f"Gmail answered {status} after the message went out")
         return TransientUpstream(f"Gmail answered {status}", retry_after=None)
     return GmailRejected(message or f"Gmail answered {status}", status=status,
                          reason=reason or "badRequest")

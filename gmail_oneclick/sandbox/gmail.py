@@ -14,6 +14,7 @@ import base64
 import binascii
 import json
 import re
+import socket
 import time
 from datetime import timedelta
 from email.parser import BytesHeaderParser
@@ -24,7 +25,7 @@ from flask import Blueprint, Response, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from gmail_oneclick.sandbox.accounts import json_response, sandbox_state
-from gmail_oneclick.sandbox.gmail_state import GmailSandbox, gmail_state
+from gmail_oneclick.sandbox.gmail_state import AFTER_ACCEPT_FAULTS, GmailSandbox, gmail_state
 from gmail_oneclick.sandbox.records import GMAIL_SEND
 
 bp = Blueprint("sandbox_gmail", __name__)
@@ -61,10 +62,11 @@ def gmail() -> GmailSandbox:
 
 
 # -- checks, in Google's order: faults, credentials, scope, mailbox ------------------------------
-def _apply_fault(g: GmailSandbox) -> None:
+def _apply_fault(g: GmailSandbox) -> str | None:
+    """Raises the next injected fault; returns an AFTER_ACCEPT_FAULTS kind for ``_accept``."""
     kind = g.take_fault()
-    if kind is None:
-        return
+    if kind is None or kind in AFTER_ACCEPT_FAULTS:
+        return kind
     if kind == "slow":
         time.sleep(g.slow_seconds)
     elif kind == "401":
@@ -90,6 +92,23 @@ def _apply_fault(g: GmailSandbox) -> None:
         raise GmailApiError(500, "backendError", "Backend Error")
     else:
         raise GmailApiError(503, "backendError", "The service is currently unavailable.")
+    return None
+
+
+def _lose_the_answer(kind: str | None) -> None:
+    """After the message was recorded: drop the connection without an answer, or stall.
+
+    A dropped connection is what a client sees when a proxy or Google's front end fails after
+    the send: the message went out and no answer will ever come. Served without a socket at
+    hand (inside another WSGI server), the answer stalls instead.
+    """
+    if kind is None:
+        return
+    sock = request.environ.get("werkzeug.socket")
+    if kind == "drop_after_accept" and isinstance(sock, socket.socket):
+        sock.shutdown(socket.SHUT_RDWR)  # the answer written next fails: nothing reaches the client
+        return
+    time.sleep(gmail().slow_seconds)
 
 
 def _auth_error() -> GmailApiError:
@@ -133,7 +152,8 @@ def _recipient_count(raw: bytes) -> int:
     return count
 
 
-def _accept(email: str, raw: bytes, path: str, thread_id: str | None) -> ResponseReturnValue:
+def _accept(email: str, raw: bytes, path: str, thread_id: str | None,
+            after_accept: str | None = None) -> ResponseReturnValue:
     g = gmail()
     if len(raw) > g.max_upload_bytes:
         raise _too_large()
@@ -141,6 +161,7 @@ def _accept(email: str, raw: bytes, path: str, thread_id: str | None) -> Respons
     if count > g.max_recipients:
         raise GmailApiError(400, "invalidArgument", "Too many recipients")
     sent = g.record(email, raw, count, path, thread_id)
+    _lose_the_answer(after_accept)
     return json_response({"id": sent.id, "threadId": sent.thread_id, "labelIds": ["SENT"]})
 
 
@@ -167,7 +188,7 @@ def _decode_raw(value: Any) -> bytes:
 @bp.post(SEND_PATH)
 def send(user: str) -> ResponseReturnValue:
     g = gmail()
-    _apply_fault(g)
+    after_accept = _apply_fault(g)
     email = _authorised_email(user)
     # base64 of the JSON limit plus room for the envelope; Google refuses such bodies with 413.
     _check_length(g.max_json_raw_bytes * 4 // 3 + 4096)
@@ -178,7 +199,7 @@ def send(user: str) -> ResponseReturnValue:
     if len(raw) > g.max_json_raw_bytes:
         raise GmailApiError(413, "badRequest", "Request payload size exceeds the limit")
     thread = body.get("threadId")
-    return _accept(email, raw, "json", thread if isinstance(thread, str) else None)
+    return _accept(email, raw, "json", thread if isinstance(thread, str) else None, after_accept)
 
 
 # -- the upload paths --------------------------------------------------------------------------
@@ -205,7 +226,8 @@ def _multipart(body: bytes, content_type: str) -> tuple[dict[str, Any], bytes]:
     return (metadata if isinstance(metadata, dict) else {}), decoded[1]
 
 
-def _start_resumable(g: GmailSandbox, email: str, user: str) -> ResponseReturnValue:
+def _start_resumable(g: GmailSandbox, email: str, user: str,
+                     after_accept: str | None) -> ResponseReturnValue:
     total_header = request.headers.get("X-Upload-Content-Length")
     total = int(total_header) if total_header and total_header.isdigit() else None
     if total is not None and total > g.max_upload_bytes:
@@ -213,7 +235,8 @@ def _start_resumable(g: GmailSandbox, email: str, user: str) -> ResponseReturnVa
     if not request.headers.get("X-Upload-Content-Type", "message/rfc822").startswith("message/"):
         raise GmailApiError(400, "badContent", "Media type not allowed for this upload")
     metadata = request.get_json(silent=True) if request.content_length else None
-    upload_id = g.open_session(email, total, metadata if isinstance(metadata, dict) else {})
+    upload_id = g.open_session(email, total, metadata if isinstance(metadata, dict) else {},
+                               after_accept)
     location = url_for(".upload", user=user, uploadType="resumable", upload_id=upload_id,
                        _external=True)
     response = Response(status=200)
@@ -225,20 +248,21 @@ def _start_resumable(g: GmailSandbox, email: str, user: str) -> ResponseReturnVa
 @bp.post(UPLOAD_PATH)
 def upload(user: str) -> ResponseReturnValue:
     g = gmail()
-    _apply_fault(g)
+    after_accept = _apply_fault(g)
     email = _authorised_email(user)
     kind = request.args.get("uploadType", "")
     if kind == "resumable":
-        return _start_resumable(g, email, user)
+        return _start_resumable(g, email, user, after_accept)
     _check_length(g.max_upload_bytes + 64 * 1024)
     if kind == "media":
         if not request.mimetype.startswith("message/"):
             raise GmailApiError(400, "badContent", "Media type not allowed for this upload")
-        return _accept(email, request.get_data(cache=False), "media", None)
+        return _accept(email, request.get_data(cache=False), "media", None, after_accept)
     if kind == "multipart":
         metadata, raw = _multipart(request.get_data(cache=False), request.content_type or "")
         thread = metadata.get("threadId")
-        return _accept(email, raw, "multipart", thread if isinstance(thread, str) else None)
+        return _accept(email, raw, "multipart", thread if isinstance(thread, str) else None,
+                       after_accept)
     raise GmailApiError(400, "invalidArgument", "Invalid upload protocol")
 
 
@@ -281,7 +305,7 @@ def upload_chunk(user: str) -> ResponseReturnValue:
     g.close_session(upload_id)
     thread = session.metadata.get("threadId")
     return _accept(session.email, bytes(session.data), "resumable",
-                   thread if isinstance(thread, str) else None)
+                   thread if isinstance(thread, str) else None, session.after_accept)
 
 
 # -- what was sent -----------------------------------------------------------------------------

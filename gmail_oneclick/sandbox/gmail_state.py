@@ -20,9 +20,12 @@ MAX_UPLOAD_BYTES = 36_700_160
 MAX_JSON_RAW_BYTES = 5 * 1024 * 1024
 MAX_RECIPIENTS = 100
 
+# Faults that let the send succeed (the message is recorded, once) and then lose the answer:
+# the connection is dropped, or the answer waits ``slow_seconds`` (past the client's timeout).
+AFTER_ACCEPT_FAULTS = frozenset({"drop_after_accept", "stall_after_accept"})
 GMAIL_FAULTS = frozenset(
     {"429", "user_rate", "daily_limit", "500", "503", "slow", "401", "domain_policy"}
-)
+) | AFTER_ACCEPT_FAULTS
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class UploadSession:
     total: int | None
     metadata: dict[str, Any]
     data: bytearray = field(default_factory=bytearray)
+    after_accept: str | None = None  # an AFTER_ACCEPT_FAULTS kind for the completing PUT
 
 
 class GmailSandbox:
@@ -69,7 +73,9 @@ class GmailSandbox:
         """Makes the next ``count`` send requests fail as ``kind`` (see GMAIL_FAULTS).
 
         ``slow`` sleeps ``slow_seconds`` then answers normally; ``401`` answers authError once
-        per count even for a live token (Google does this after a password change).
+        per count even for a live token (Google does this after a password change). The
+        AFTER_ACCEPT_FAULTS send the message and then lose the answer (on the resumable path,
+        at the PUT that completes the upload).
         """
         if kind not in GMAIL_FAULTS:
             raise ValueError(f"unknown Gmail fault {kind!r}; use one of {sorted(GMAIL_FAULTS)}")
@@ -86,10 +92,12 @@ class GmailSandbox:
             return len(self._faults)
 
     # -- upload sessions -------------------------------------------------------------------
-    def open_session(self, email: str, total: int | None, metadata: dict[str, Any]) -> str:
+    def open_session(self, email: str, total: int | None, metadata: dict[str, Any],
+                     after_accept: str | None = None) -> str:
         upload_id = "AEnB2U" + secrets.token_urlsafe(24)
         with self.lock:
-            self._sessions[upload_id] = UploadSession(email, total, metadata)
+            self._sessions[upload_id] = UploadSession(email, total, metadata,
+                                                      after_accept=after_accept)
         return upload_id
 
     def session(self, upload_id: str) -> UploadSession | None:

@@ -59,7 +59,10 @@ class KeepAliveHandler(WSGIRequestHandler):
     def finish(self) -> None:
         with self.server.connections_lock:
             self.server.open_connections.discard(self.connection)
-        super().finish()
+        # Closing flushes what is buffered; a client that has gone (or a connection the
+        # sandbox dropped on purpose) leaves nothing to flush to.
+        with suppress(ConnectionError):
+            super().finish()
 
     def _body_length(self) -> int | None:
         """The request body's length when it is framed by Content-Length (or absent)."""

@@ -9,7 +9,6 @@ never a subject, an address or any content.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import random
 import time
@@ -22,6 +21,7 @@ from gmail_oneclick import errors, metrics
 from gmail_oneclick.model import GMAIL_SEND, Connection, Status
 from gmail_oneclick.ports import (
     Clock,
+    GmailDeliveryUnknown,
     GmailRateLimited,
     GmailRejected,
     GmailSender,
@@ -30,16 +30,13 @@ from gmail_oneclick.ports import (
     GoogleAccounts,
     TransientUpstream,
 )
-from gmail_oneclick.services import sites, tokens
+from gmail_oneclick.services import send_keys, sites, tokens
 from gmail_oneclick.services.mime import MessageInfo, inspect_message
 
 if TYPE_CHECKING:
     from gmail_oneclick.storage import UnitOfWork
 
 log = logging.getLogger(__name__)
-
-IDEMPOTENCY_TTL = timedelta(hours=24)
-MAX_IDEMPOTENCY_KEY = 255
 
 
 @dataclass(frozen=True)
@@ -62,6 +59,8 @@ class Sending:
     backoff_base: float = 0.25
     backoff_cap: float = 4.0
     sleep: Callable[[float], None] = field(default=time.sleep)
+    # How long a send holds its Idempotency-Key before a repeat may call it delivery_unknown.
+    idempotency_lease: timedelta = send_keys.DEFAULT_LEASE
     # Units of work that only read (on SQLite they take no write lock); uow_factory if None.
     read_uow_factory: Callable[[], UnitOfWork] | None = None
 
@@ -84,8 +83,8 @@ def send_message(s: Sending, out: Outgoing) -> SendResult:
 
     Raises errors.ServiceError children: InvalidMessage, TooManyRecipients, MessageTooLarge,
     ConnectionRequired, NotFound, ReconnectRequired, ScopeMissing, IdempotencyInProgress,
-    IdempotencyKeyReused, RateLimited, UpstreamUnavailable, MailServiceNotEnabled,
-    PermissionDeniedUpstream.
+    IdempotencyKeyReused, RateLimited, UpstreamUnavailable, DeliveryUnknown (the message may
+    have been sent), MailServiceNotEnabled, PermissionDeniedUpstream.
     """
     info = inspect_message(out.message, out.size)
     return _send(s, out.idempotency_key, lambda uow: (out, info))
@@ -117,12 +116,14 @@ def _send(s: Sending, idempotency_key: str | None,
         else (s.read_uow_factory or s.uow_factory)
     with factory() as uow:
         out, info = outgoing(uow)
-        key_hash = _key_hash(out.idempotency_key)
+        key_hash = send_keys.key_hash(out.idempotency_key)
         # The key first: a repeat gets the first result even if the connection changed since.
         if key_hash is not None:
-            replay = _claim(uow, s.clock, out, key_hash)
-            if replay is not None:
-                return replay
+            first = send_keys.claim(uow, s.clock.now(), out.site_id, out.message, key_hash,
+                                    s.idempotency_lease)
+            if first is not None and first.gmail_id and first.connection_id:
+                return SendResult(first.gmail_id, first.thread_id or first.gmail_id,
+                                  first.connection_id, replayed=True)
         # Refusing here rolls the claim back with the rest of this unit of work.
         connection = choose_connection(uow, out.site_id, out.connection_id,
                                        out.account_email or info.from_address)
@@ -134,9 +135,11 @@ def _send(s: Sending, idempotency_key: str | None,
     except errors.ServiceError as exc:
         _finish(s, out, connection.id, key_hash, info, None, exc.code)
         raise
-    except BaseException:
+    except Exception:
+        # Not from Gmail's answer (the adapter reports a lost one as delivery unknown).
         _finish(s, out, connection.id, key_hash, info, None, "internal_error")
         raise
+    # Anything else (SystemExit when a worker is aborted) leaves the key to its lease.
     _finish(s, out, connection.id, key_hash, info, sent, "sent")
     return SendResult(sent.id, sent.thread_id, connection.id)
 
@@ -179,44 +182,11 @@ def _ready(connection: Connection) -> Connection:
     return connection
 
 
-def _key_hash(key: str | None) -> str | None:
-    if key is None:
-        return None
-    key = key.strip()
-    if not key or len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable():
-        raise errors.InvalidRequest("Idempotency-Key must be 1 to 255 printable characters")
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
-def _message_hash(message: BinaryIO) -> str:
-    digest = hashlib.sha256()
-    message.seek(0)
-    for chunk in iter(lambda: message.read(1024 * 1024), b""):
-        digest.update(chunk)
-    message.seek(0)
-    return digest.hexdigest()
-
-
-def _claim(uow: UnitOfWork, clock: Clock, out: Outgoing, key_hash: str) -> SendResult | None:
-    now = clock.now()
-    request_hash = _message_hash(out.message)
-    existing = uow.idempotency.claim(out.site_id, key_hash, request_hash, now,
-                                     now - IDEMPOTENCY_TTL)
-    if existing is None:
-        return None
-    if existing.request_hash != request_hash:
-        raise errors.IdempotencyKeyReused(
-            "this Idempotency-Key was already used for a different message")
-    if existing.state != "done" or not existing.gmail_id or not existing.connection_id:
-        raise errors.IdempotencyInProgress(
-            "a send with this Idempotency-Key is in progress; retry shortly", retry_after=1)
-    return SendResult(existing.gmail_id, existing.thread_id or existing.gmail_id,
-                      existing.connection_id, replayed=True)
-
-
 def _send_with_retries(s: Sending, connection_id: str, out: Outgoing, *,
                        token: str | None = None) -> GmailSent:
-    """401: one forced refresh and one retry. 5xx/timeouts: bounded jittered backoff.
+    """401: one forced refresh and one retry. Failures where Gmail cannot have taken the
+    message (not connected, 500, 503): bounded jittered backoff; a 429 too when Google's wait
+    fits in ``backoff_cap``. A lost answer is never retried: DeliveryUnknown.
 
     ``token``: a fresh cached access token already read, else one is asked of services.tokens.
     """
@@ -237,9 +207,14 @@ def _send_with_retries(s: Sending, connection_id: str, out: Outgoing, *,
             attempt -= 1  # the retry after a refresh is not a failure of Gmail's
             token = tokens.access_token(s.uow_factory, s.google, s.clock, connection_id,
                                         rejected=token)
+        except GmailDeliveryUnknown:
+            raise errors.DeliveryUnknown(send_keys.DELIVERY_UNKNOWN) from None
         except GmailRateLimited as exc:
-            raise errors.RateLimited("Gmail is rate limiting this account; retry later",
-                                     retry_after=exc.retry_after or 60) from None
+            wait = exc.retry_after or 60
+            if attempt >= max(1, s.attempts) or wait > s.backoff_cap:
+                raise errors.RateLimited("Gmail is rate limiting this account; retry later",
+                                         retry_after=wait) from None
+            s.sleep(wait)
         except GmailRejected as exc:
             raise rejected_error(exc) from None
         except TransientUpstream as exc:
@@ -281,11 +256,8 @@ def _finish(s: Sending, out: Outgoing, connection_id: str, key_hash: str | None,
             gmail_id=sent.id if sent else None, recipients=info.recipients, size=info.size,
         )
         if key_hash is not None:
-            if sent is not None:
-                uow.idempotency.complete(out.site_id, key_hash, connection_id=connection_id,
-                                         gmail_id=sent.id, thread_id=sent.thread_id)
-            else:
-                uow.idempotency.release(out.site_id, key_hash)
+            send_keys.settle(uow, out.site_id, key_hash, connection_id,
+                             (sent.id, sent.thread_id) if sent else None, outcome)
         uow.commit()
     log.info("message %s", outcome, extra={
         "connection_id": connection_id, "gmail_id": sent.id if sent else None,

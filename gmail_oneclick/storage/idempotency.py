@@ -1,8 +1,11 @@
 """Idempotency keys of ``POST /v1/messages``: a hash of the key, and the Gmail ids once sent.
 
 Only ``sha256(key)`` and ``sha256(message)`` (to spot a key reused for another message) are
-kept, never the key or the message. A record is ``pending`` while its send runs and ``done``
-afterwards; a failed send deletes its record so the same key may be tried again.
+kept, never the key or the message. A record is ``pending`` while its send runs, under a lease
+(``lease_until``), and ``done`` afterwards. A send whose message may have reached Gmail without
+an answer leaves it ``unknown``; so does, in effect, a ``pending`` record whose lease ended (its
+process died mid-send). A send that failed before Gmail could take the message deletes its
+record so the same key may be tried again.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from gmail_oneclick.model import aware
 
 PENDING = "pending"
 DONE = "done"
+UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,7 @@ class IdempotencyRecord:
     connection_id: str | None
     gmail_id: str | None
     thread_id: str | None
+    lease_until: datetime | None = None
 
 
 class IdempotencyRepository:
@@ -47,13 +52,14 @@ class IdempotencyRepository:
         created = aware(row.created_at)
         assert created is not None  # the column is NOT NULL
         return IdempotencyRecord(row.state, created, row.request_hash, row.connection_id,
-                                 row.gmail_id, row.thread_id)
+                                 row.gmail_id, row.thread_id, aware(row.lease_until))
 
     def claim(
         self, site_id: str, key_hash: str, request_hash: str, now: datetime,
-        expired_before: datetime,
+        expired_before: datetime, lease_until: datetime,
     ) -> IdempotencyRecord | None:
-        """Insert a pending record and return None, or return the live record already there.
+        """Insert a pending record leased until ``lease_until`` and return None, or return the
+        live record already there.
 
         A record created before ``expired_before`` is deleted first (keys live 24 hours).
         """
@@ -71,7 +77,7 @@ class IdempotencyRepository:
             with self.conn.begin_nested():
                 self.conn.execute(insert(idempotency_keys).values(
                     site_id=site_id, key_hash=key_hash, created_at=now, state=PENDING,
-                    request_hash=request_hash,
+                    request_hash=request_hash, lease_until=lease_until,
                 ))
         except IntegrityError:
             return self.get(site_id, key_hash)
@@ -84,7 +90,15 @@ class IdempotencyRepository:
             update(idempotency_keys)
             .where(self._where(site_id, key_hash))
             .values(state=DONE, connection_id=connection_id, gmail_id=gmail_id,
-                    thread_id=thread_id)
+                    thread_id=thread_id, lease_until=None)
+        )
+
+    def mark_unknown(self, site_id: str, key_hash: str, *, connection_id: str) -> None:
+        """The send may have reached Gmail: every repeat answers delivery_unknown, none sends."""
+        self.conn.execute(
+            update(idempotency_keys)
+            .where(self._where(site_id, key_hash), idempotency_keys.c.state == PENDING)
+            .values(state=UNKNOWN, connection_id=connection_id, lease_until=None)
         )
 
     def release(self, site_id: str, key_hash: str) -> None:

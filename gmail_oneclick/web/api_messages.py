@@ -14,6 +14,7 @@ import functools
 import io
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -64,6 +65,7 @@ def sending() -> Sending:
     c = container()
     return Sending(uow_factory=c.uow, google=c.google, gmail=gmail_sender(), clock=c.clock,
                    attempts=c.settings.gmail_send_attempts,
+                   idempotency_lease=timedelta(seconds=c.settings.idempotency_lease_seconds),
                    read_uow_factory=functools.partial(c.uow, readonly=True),
                    **c.extras.get("sending_options", {}))
 

@@ -107,6 +107,7 @@ def upgrade() -> None:
         sa.Column("gmail_id", sa.String(length=64), nullable=True),
         sa.Column("thread_id", sa.String(length=64), nullable=True),
         sa.Column("request_hash", sa.String(length=64), nullable=True),
+        sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["site_id"], ["sites.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("site_id", "key_hash"),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -53,16 +54,21 @@ def test_a_passing_500_is_retried_and_the_send_succeeds(post: Any, alice: Any,
     assert gmail.send_requests == 3 and gmail.sent_count() == 1
 
 
-def test_a_slow_gmail_times_out_into_upstream_unavailable(
+def test_a_slow_gmail_times_out_into_delivery_unknown_and_is_never_sent_twice(
         post: Any, alice: Any, gmail: GmailSandbox, fast_retries: None, container: Any):
     container.extras.pop("gmail", None)
     from gmail_oneclick.google.gmail import GmailApiClient
 
     container.extras["gmail"] = GmailApiClient(container.settings.replace(http_timeout=0.3))
     gmail.slow_seconds = 1.0
-    gmail.inject_fault("slow", count=3)
+    gmail.inject_fault("slow", count=3)  # each request still sends, after the client gave up
     response = post(make_message())
-    assert response.status_code == 503 and _code(response) == "upstream_unavailable"
+    assert response.status_code == 504 and _code(response) == "delivery_unknown"
+    deadline = time.monotonic() + 5  # the sandbox finishes the abandoned request
+    while gmail.sent_count() == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # room for a (wrong) second request to land too
+    assert gmail.send_requests == 1 and gmail.sent_count() == 1
 
 
 def test_gmail_401_refreshes_once_and_retries(post: Any, alice: Any, gmail: GmailSandbox,

@@ -11,7 +11,8 @@ import httplib2
 import pytest
 from googleapiclient.discovery import build
 
-from gmail_oneclick.google.gmail import GmailApiClient, _BearerHttp
+from gmail_oneclick.google.gmail import GmailApiClient
+from gmail_oneclick.google.gmail_http import BearerHttp
 from gmail_oneclick.settings import Settings
 
 ENDPOINT = "http://gmail.test:9/prefix/"
@@ -54,7 +55,7 @@ def test_each_small_send_is_the_librarys_own_request_with_its_own_body_and_token
     for token, raw in (("token-a", _message("short")), ("token-b", _message("much longer"))):
         client.send(token, io.BytesIO(raw), len(raw))
         body = {"raw": base64.urlsafe_b64encode(raw).decode()}
-        library.send(userId="me", body=body).execute(http=_BearerHttp(theirs, token))
+        library.send(userId="me", body=body).execute(http=BearerHttp(theirs, token))
     assert ours.requests == theirs.requests
     (uri, method, _, headers), second = ours.requests[0], ours.requests[1]
     assert (method, uri) == ("POST", ENDPOINT + "gmail/v1/users/me/messages/send?alt=json")
