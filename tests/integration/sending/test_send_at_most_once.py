@@ -4,9 +4,14 @@ answers it again without sending. Counted in what the sandbox's Gmail received."
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import socket
+import threading
+import time
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -155,3 +160,48 @@ def test_a_key_left_by_a_dead_send_is_in_progress_until_its_lease_ends_then_unkn
         assert late.status_code == 504
         assert _error(late) == {"code": "delivery_unknown", "message": UNKNOWN_TEXT}
     assert gmail.send_requests == 0 and gmail.sent_count() == 0
+
+
+# -- a kept-alive connection the server closed while idle ---------------------------------------
+class _ClosesAfterEachAnswer(BaseHTTPRequestHandler):
+    """Answers as HTTP/1.1 without "Connection: close", then closes: what a server's idle
+    timeout does to a kept-alive connection between two sends."""
+
+    protocol_version = "HTTP/1.1"
+    served: list[int] = []
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.served.append(1)
+        data = json.dumps({"id": f"m{len(self.served)}", "threadId": "t"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        self.close_connection = True
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_a_kept_alive_connection_closed_by_the_server_is_replaced_before_sending(
+        settings: Any) -> None:
+    handler = type("Handler", (_ClosesAfterEachAnswer,), {"served": []})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    client = GmailApiClient(settings.replace(
+        gmail_api_endpoint=f"http://127.0.0.1:{server.server_address[1]}/"))
+    raw = make_message()
+    try:
+        assert client.send("ya29.t", io.BytesIO(raw), len(raw)).id == "m1"
+        time.sleep(0.2)  # the server has closed its end by now
+        # Written on the dead socket, the request would fail after going out: delivery unknown.
+        assert client.send("ya29.t", io.BytesIO(raw), len(raw)).id == "m2"
+    finally:
+        client.close()
+        server.shutdown()
+        server.server_close()
+    assert len(handler.served) == 2
