@@ -23,6 +23,9 @@ final class Gmail_OneClick_Admin_Page {
 	/** @var array{type: string, text: string}|null The connect flow's result, once checked. */
 	private static ?array $returned = null;
 
+	/** @var array<int, array<string, mixed>>|WP_Error|null The list, read before any output. */
+	private static $list = null;
+
 	public static function register(): void {
 		add_action( 'admin_menu', array( self::class, 'add_menu' ) );
 		add_action( 'admin_init', array( self::class, 'add_fields' ) );
@@ -66,6 +69,9 @@ final class Gmail_OneClick_Admin_Page {
 			);
 		}
 		// phpcs:enable
+		// Read now, not while rendering: reconciling the revoked set must come before the
+		// admin notices are printed.
+		self::$list = Gmail_OneClick_Settings::configured() ? Gmail_OneClick_Connections::fresh() : new WP_Error( 'gmail_oneclick_not_configured', '' );
 	}
 
 	/** The return URL given to the service: this screen with a nonce of its own. */
@@ -190,7 +196,7 @@ final class Gmail_OneClick_Admin_Page {
 		if ( ! current_user_can( self::CAPABILITY ) ) {
 			wp_die( esc_html__( 'Sorry, you are not allowed to manage Gmail one-click.', 'gmail-oneclick' ), '', array( 'response' => 403 ) );
 		}
-		$list = Gmail_OneClick_Settings::configured() ? Gmail_OneClick_Connections::fresh() : new WP_Error( 'gmail_oneclick_not_configured', '' );
+		$list = self::$list ?? new WP_Error( 'gmail_oneclick_not_configured', '' );
 		echo '<div class="wrap gmail-oneclick">';
 		echo '<h1>' . esc_html__( 'Gmail one-click', 'gmail-oneclick' ) . '</h1>';
 		if ( null !== self::$returned ) {
