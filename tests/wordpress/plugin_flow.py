@@ -142,13 +142,13 @@ def php_value(value: Any) -> str:
 
 
 def wp_mail(wordpress: WordPress, to: Any, subject: str, message: str, headers: Any = "",
-            attachments: Any = (), prelude: str = "") -> MailResult:
-    """Call wp_mail() inside WordPress (``prelude`` runs first, e.g. to add a hook)."""
+            *, attachments_php: str = "[]", prelude: str = "") -> MailResult:
+    """Call wp_mail() inside WordPress; ``attachments_php`` is a PHP expression, ``prelude``
+    PHP run first (to write a file or add a hook, say). Returns what wp_mail() returned, the
+    message PHPMailer built, and the wp_mail_failed error if one fired."""
     code = prelude + WP_MAIL % {
         "to": php_value(to), "subject": php_value(subject), "message": php_value(message),
-        "headers": php_value(headers), "attachments": php_value(list(attachments)
-                                                              if not isinstance(attachments, dict)
-                                                              else attachments),
+        "headers": php_value(headers), "attachments": attachments_php,
     }
     out = json.loads(wordpress.php(code).stdout)
     return MailResult(out["sent"], base64.b64decode(out["mime"]), out["code"], out["message"],
