@@ -26,6 +26,8 @@ class _Page(HTMLParser):
         super().__init__()
         self.forms: list[dict[str, str]] = []
         self._form: dict[str, str] | None = None
+        self._select: str | None = None
+        self._first = False
         self.texts: dict[str, list[str]] = {}
         self._open: list[tuple[str, list[str]]] = []  # (tag, our classes) of open elements
 
@@ -34,9 +36,16 @@ class _Page(HTMLParser):
         if tag == "form":
             self._form = {"__action_url": fields.get("action", "")}
             self.forms.append(self._form)
-        elif tag in ("input", "select") and self._form is not None and "name" in fields:
+        elif tag == "input" and self._form is not None and "name" in fields:
             if fields.get("type") != "checkbox" or "checked" in fields:
                 self._form[fields["name"]] = fields.get("value", "")
+        elif tag == "select" and self._form is not None:
+            self._select, self._first = fields.get("name"), True
+        elif tag == "option" and self._form is not None and self._select:
+            # A browser submits the selected option, else the first one.
+            if self._first or "selected" in fields:
+                self._form[self._select] = fields.get("value", "")
+            self._first = False
         ours = [c for c in fields.get("class", "").split() if c.startswith("gmail-oneclick-")]
         if ours and tag not in ("input", "br", "img"):
             self._open.append((tag, ours))
@@ -46,6 +55,8 @@ class _Page(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag == "form":
             self._form = None
+        elif tag == "select":
+            self._select = None
         if self._open and self._open[-1][0] == tag:
             self._open.pop()
 

@@ -31,7 +31,7 @@ function gmail_oneclick_uninstall_site(): void {
 			$list = array();
 		}
 		foreach ( $list as $connection ) {
-			if ( 'connected' !== $connection['status'] && in_array( $connection['id'], Gmail_OneClick_Connections::removed(), true ) ) {
+			if ( 'connected' !== $connection['status'] && isset( Gmail_OneClick_Connections::removed()[ $connection['id'] ] ) ) {
 				continue; // Disconnected here before: nothing left to revoke.
 			}
 			$done = $client->delete_connection( (string) $connection['id'] );

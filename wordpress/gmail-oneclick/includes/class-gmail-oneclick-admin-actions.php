@@ -70,7 +70,11 @@ final class Gmail_OneClick_Admin_Actions {
 			self::back( 'error', __( 'No test email was sent: enter a valid email address to send it to.', 'gmail-oneclick' ) );
 		}
 		$list    = Gmail_OneClick_Connections::fresh();
-		$account = is_wp_error( $list ) ? null : Gmail_OneClick_Connections::by_id( $list, $id );
+		$list    = is_wp_error( $list ) ? array() : $list;
+		$account = Gmail_OneClick_Connections::by_id( $list, $id )
+			?? Gmail_OneClick_Connections::by_id( $list, Gmail_OneClick_Settings::default_connection() )
+			?? ( $list[0] ?? null );
+		$id      = null !== $account ? (string) $account['id'] : $id;
 		$failure = null;
 		$catch   = static function ( WP_Error $error ) use ( &$failure ): void {
 			$failure = $error;

@@ -52,7 +52,7 @@ final class Gmail_OneClick_Connections {
 		$list    = array_values(
 			array_filter(
 				$list,
-				static fn( array $c ): bool => 'connected' === $c['status'] || ! in_array( $c['id'], $removed, true )
+				static fn( array $c ): bool => 'connected' === $c['status'] || ! isset( $removed[ $c['id'] ] )
 			)
 		);
 		set_transient( self::CACHE, $list, self::CACHE_SECONDS );
@@ -112,27 +112,35 @@ final class Gmail_OneClick_Connections {
 		return $clean;
 	}
 
-	public static function mark_revoked( string $id, string $email, string $reason ): void {
+	/**
+	 * A connection lost its Google access (`$at`: when the service saw it). The site's own
+	 * Disconnect is not news to the admin, so a removed connection raises nothing.
+	 */
+	public static function mark_revoked( string $id, string $email, string $reason, ?int $at = null ): void {
 		self::forget_cache();
-		if ( in_array( $id, self::removed(), true ) ) {
-			return; // The site's own Disconnect: not news to the admin.
+		if ( isset( self::removed()[ $id ] ) ) {
+			return;
 		}
 		$revoked        = self::revoked();
 		$revoked[ $id ] = array(
 			'email'  => $email,
 			'reason' => $reason,
-			'at'     => time(),
+			'at'     => $at ?? time(),
 		);
 		update_option( self::REVOKED, $revoked, false );
 	}
 
-	/** Connected again (or removed): forget it, and any other revoked entry for the same account. */
-	public static function mark_connected( string $id, string $email = '' ): void {
+	/**
+	 * Connected again at `$at` (now when null): forget its revocation, and any other one of the
+	 * same account, unless that revocation is newer (webhooks may arrive out of order).
+	 */
+	public static function mark_connected( string $id, string $email = '', ?int $at = null ): void {
+		$at      = $at ?? time();
 		$revoked = self::revoked();
 		$kept    = array();
 		foreach ( $revoked as $other => $entry ) {
-			$same_account = '' !== $email && strtolower( $entry['email'] ) === strtolower( $email );
-			if ( $other !== $id && ! $same_account ) {
+			$same = $other === $id || ( '' !== $email && strtolower( $entry['email'] ) === strtolower( $email ) );
+			if ( ! $same || $entry['at'] > $at ) {
 				$kept[ $other ] = $entry;
 			}
 		}
@@ -142,25 +150,36 @@ final class Gmail_OneClick_Connections {
 		self::forget_cache();
 	}
 
-	/** @return string[] */
+	/** @return array<string, int> Connection id => when it was disconnected here. */
 	public static function removed(): array {
 		$removed = get_option( self::REMOVED, array() );
-		return is_array( $removed ) ? array_values( array_filter( $removed, 'is_string' ) ) : array();
+		$clean   = array();
+		foreach ( is_array( $removed ) ? $removed : array() as $id => $at ) {
+			if ( is_string( $id ) ) {
+				$clean[ $id ] = (int) $at;
+			}
+		}
+		return $clean;
 	}
 
 	/** The admin disconnected it here: no list entry, no notice, until it is connected again. */
 	public static function mark_removed( string $id ): void {
-		$removed   = array_values( array_diff( self::removed(), array( $id ) ) );
-		$removed[] = $id;
-		update_option( self::REMOVED, array_slice( $removed, -self::MAX_REMOVED ), false );
+		$removed = self::removed();
+		unset( $removed[ $id ] );
+		$removed[ $id ] = time();
+		update_option( self::REMOVED, array_slice( $removed, -self::MAX_REMOVED, null, true ), false );
 		self::mark_connected( $id );
 	}
 
-	/** Connected again through the connect flow: listed again. */
-	public static function unmark_removed( string $id ): void {
+	/**
+	 * Connected again after it was disconnected here (`$at`: when; now when null). A
+	 * connection.connected webhook older than the Disconnect changes nothing.
+	 */
+	public static function unmark_removed( string $id, ?int $at = null ): void {
 		$removed = self::removed();
-		if ( in_array( $id, $removed, true ) ) {
-			update_option( self::REMOVED, array_values( array_diff( $removed, array( $id ) ) ), false );
+		if ( isset( $removed[ $id ] ) && ( null === $at || $at > $removed[ $id ] ) ) {
+			unset( $removed[ $id ] );
+			update_option( self::REMOVED, $removed, false );
 		}
 	}
 
@@ -178,10 +197,11 @@ final class Gmail_OneClick_Connections {
 			if ( 'reconnect_required' !== $connection['status'] ) {
 				continue;
 			}
+			$since       = is_string( $connection['revoked_at'] ?? null ) ? strtotime( $connection['revoked_at'] ) : false;
 			$next[ $id ] = $revoked[ $id ] ?? array(
 				'email'  => (string) $connection['email'],
 				'reason' => (string) ( $connection['revocation_reason'] ?? '' ),
-				'at'     => time(),
+				'at'     => false !== $since ? $since : time(),
 			);
 		}
 		if ( $next !== $revoked ) {

@@ -77,7 +77,8 @@ final class Gmail_OneClick_Webhook {
 		if ( ! $fresh ) {
 			return self::refuse( 409, 'replayed', 'This webhook-id was received before.' );
 		}
-		self::apply( $event['type'], $event['data'] );
+		$at = is_string( $event['timestamp'] ?? null ) ? strtotime( $event['timestamp'] ) : false;
+		self::apply( $event['type'], $event['data'], false !== $at ? $at : (int) $timestamp );
 		return new WP_REST_Response( array( 'received' => true ), 200 );
 	}
 
@@ -100,8 +101,11 @@ final class Gmail_OneClick_Webhook {
 		return $matched;
 	}
 
-	/** @param array<string, mixed> $data `connection_id`, `email`, `reason`. */
-	private static function apply( string $type, array $data ): void {
+	/**
+	 * @param array<string, mixed> $data `connection_id`, `email`, `reason`.
+	 * @param int                  $at   When the service saw it happen.
+	 */
+	private static function apply( string $type, array $data, int $at ): void {
 		$id = is_string( $data['connection_id'] ?? null ) ? Gmail_OneClick_Settings::sanitize_id( $data['connection_id'] ) : '';
 		if ( '' === $id ) {
 			return;
@@ -109,10 +113,10 @@ final class Gmail_OneClick_Webhook {
 		$email  = is_string( $data['email'] ?? null ) ? sanitize_email( $data['email'] ) : '';
 		$reason = is_string( $data['reason'] ?? null ) ? sanitize_key( $data['reason'] ) : '';
 		if ( 'connection.revoked' === $type ) {
-			Gmail_OneClick_Connections::mark_revoked( $id, $email, $reason );
+			Gmail_OneClick_Connections::mark_revoked( $id, $email, $reason, $at );
 		} elseif ( 'connection.connected' === $type ) {
-			Gmail_OneClick_Connections::unmark_removed( $id );
-			Gmail_OneClick_Connections::mark_connected( $id, $email );
+			Gmail_OneClick_Connections::unmark_removed( $id, $at );
+			Gmail_OneClick_Connections::mark_connected( $id, $email, $at );
 		}
 		// Other event types are acknowledged and ignored: the service may add some.
 	}
