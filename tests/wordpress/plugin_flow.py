@@ -133,7 +133,9 @@ class MailResult:
 
 WP_MAIL = r"""
 $gmail_oneclick_failed = null;
-add_action('wp_mail_failed', function ($e) use (&$gmail_oneclick_failed) { $gmail_oneclick_failed = $e; });
+add_action('wp_mail_failed', function ($e) use (&$gmail_oneclick_failed) {
+    $gmail_oneclick_failed = $e;
+});
 $gmail_oneclick_sent = wp_mail(%(to)s, %(subject)s, %(message)s, %(headers)s, %(attachments)s);
 global $phpmailer;
 echo json_encode([

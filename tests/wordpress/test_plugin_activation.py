@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import re
-
 from tests.wordpress.conftest import Service
-from tests.wordpress.wp import WordPress
 
 SETTINGS = "options-general.php?page=gmail-oneclick"
 
@@ -13,8 +10,8 @@ SETTINGS = "options-general.php?page=gmail-oneclick"
 def test_activation_creates_the_send_log_table(service: Service) -> None:
     wordpress = service.wordpress
     assert wordpress.plugin_active()
-    tables = wordpress.db.sql("SHOW TABLES FROM wordpress LIKE 'wp_gmail_oneclick_%'").stdout.split()
-    assert "wp_gmail_oneclick_log" in tables
+    tables = wordpress.db.sql("SHOW TABLES FROM wordpress LIKE 'wp_gmail_oneclick_%'")
+    assert "wp_gmail_oneclick_log" in tables.stdout.split()
 
 
 def test_settings_screen_shows_the_webhook_url_and_no_stored_secret(service: Service) -> None:

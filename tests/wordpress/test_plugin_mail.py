@@ -1,4 +1,5 @@
-"""wp_mail() through the plugin: what PHPMailer built is what Gmail received, and failures say why."""
+"""wp_mail() through the plugin: what PHPMailer built is what Gmail received, and failures
+say why."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ def _connected(service: Service, email: str = "alice@example.com") -> str:
     return connection_id
 
 
-def _order_mail(service: Service, from_header: str = "From: Shop <alice@example.com>") -> MailResult:
+def _order_mail(service: Service, from_header: str = "From: Shop <alice@example.com>"
+                ) -> MailResult:
     return wp_mail(
         service.wordpress, ["ada@example.org", "Grace <grace@example.org>"], "Order 1042 shipped",
         HTML,
@@ -79,7 +81,8 @@ def test_not_configured_fails_loudly_without_php_mail(service: Service) -> None:
                      prelude="add_filter('pre_wp_mail', fn($r) => $r, 99);")
     assert result.sent is False
     assert result.error_code == "gmail_oneclick_not_configured"
-    assert "Enter the service URL and API key in Settings → Gmail one-click" in result.error_message
+    assert "Enter the service URL and API key in Settings → Gmail one-click" in str(
+        result.error_message)
     assert service.gmail.sent == []
 
 
@@ -90,17 +93,18 @@ def test_unreachable_service_fails_with_http_request_failed(service: Service) ->
     result = wp_mail(service.wordpress, "ada@example.org", "Hi", "body", "From: alice@example.com")
     assert result.sent is False
     assert result.error_code == "http_request_failed"
-    assert "could not be reached" in result.error_message
+    assert "could not be reached" in str(result.error_message)
 
 
 def test_a_wrong_key_fails_with_unauthorized(service: Service) -> None:
     _connected(service)
     service.wordpress.php("""$s = get_option('gmail_oneclick_settings');
-        $s['api_key'] = 'gok_wrong-key-0123456789'; update_option('gmail_oneclick_settings', $s);""")
+        $s['api_key'] = 'gok_wrong-key-0123456789';
+        update_option('gmail_oneclick_settings', $s);""")
     result = wp_mail(service.wordpress, "ada@example.org", "Hi", "body", "From: alice@example.com")
     assert result.sent is False
     assert result.error_code == "unauthorized"
-    assert "refused this site’s API key" in result.error_message
+    assert "refused this site’s API key" in str(result.error_message)
 
 
 def test_the_send_log_holds_no_subject_address_or_body(service: Service) -> None:

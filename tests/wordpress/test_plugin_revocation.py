@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import requests
 from standardwebhooks import Webhook
@@ -69,11 +70,11 @@ def test_the_revoked_webhook_raises_a_notice_on_every_admin_screen(service: Serv
     assert _dashboard_notices(service, author) == []
 
 
-def _signed(service: Service, event: dict[str, object], *, at: datetime | None = None,
+def _signed(service: Service, event: dict[str, Any], *, at: datetime | None = None,
             msg_id: str | None = None, secret: str | None = None) -> tuple[bytes, dict[str, str]]:
     body = json.dumps(event, separators=(",", ":"))
     msg_id = msg_id or "msg_" + secrets.token_hex(8)
-    at = at or datetime.now(timezone.utc)
+    at = at or datetime.now(UTC)
     signature = Webhook(secret or service.site.webhook_secret).sign(msg_id, at, body)
     return body.encode(), {"Content-Type": "application/json", "webhook-id": msg_id,
                            "webhook-timestamp": str(int(at.timestamp())),
@@ -85,7 +86,7 @@ def _post(service: Service, body: bytes, headers: dict[str, str]) -> requests.Re
                          timeout=30)
 
 
-REVOKED = {"type": "connection.revoked", "timestamp": "2026-01-01T00:00:00Z",
+REVOKED: dict[str, Any] = {"type": "connection.revoked", "timestamp": "2026-01-01T00:00:00Z",
            "data": {"connection_id": "conn_abcdefghijklmnop", "email": "eve@example.com",
                     "reason": "risc_account_disabled"}}
 
@@ -119,7 +120,7 @@ def test_a_bad_signature_is_refused(service: Service) -> None:
 
 def test_an_old_or_future_timestamp_is_refused(service: Service) -> None:
     for offset in (timedelta(minutes=-6), timedelta(minutes=6)):
-        body, headers = _signed(service, REVOKED, at=datetime.now(timezone.utc) + offset)
+        body, headers = _signed(service, REVOKED, at=datetime.now(UTC) + offset)
         response = _post(service, body, headers)
         assert response.status_code == 400
         assert response.json()["error"]["code"] == "timestamp_out_of_range"
@@ -137,7 +138,7 @@ def test_missing_headers_are_refused(service: Service) -> None:
 def test_connected_webhook_clears_the_notice(service: Service) -> None:
     assert _post(service, *_signed(service, REVOKED)).status_code == 200
     connected = {**REVOKED, "type": "connection.connected",
-                 "data": {**REVOKED["data"], "reason": None}}  # type: ignore[dict-item]
+                 "data": {**REVOKED["data"], "reason": None}}
     assert _post(service, *_signed(service, connected)).status_code == 200
     assert _revoked_ids(service) == []
     session = service.wordpress.login()

@@ -7,7 +7,6 @@ from tests.wordpress.conftest import PLUGIN_FILE, Service
 from tests.wordpress.plugin_flow import connect, wp_mail
 
 
-
 def test_uninstall_revokes_every_grant_and_removes_its_data(service: Service) -> None:
     session = service.wordpress.login()
     connect(service, session, "alice@example.com")
