@@ -54,13 +54,16 @@ def test_other_plugins_phpmailer_init_hooks_still_apply(service: Service) -> Non
     _connected(service)
     hook = """add_action('phpmailer_init', function ($m) {
         $m->addCustomHeader('X-Shop-Order', '1042');
-        $m->isSMTP();  // an SMTP plugin's habit: the message still goes to Gmail
+        $m->isSMTP();  // an SMTP plugin's habit: the message still goes to Gmail, Bcc and all
     });\n"""
     result = wp_mail(service.wordpress, "ada@example.org", "Hi", "plain body",
-                     "From: alice@example.com", prelude=hook)
+                     ["From: alice@example.com", "Bcc: hidden@example.org"], prelude=hook)
     assert result.sent, result.error_message
-    assert b"\r\nX-Shop-Order: 1042\r\n" in service.gmail.sent[0].raw
-    assert service.gmail.sent[0].raw == result.mime
+    (sent,) = service.gmail.sent
+    assert b"\r\nX-Shop-Order: 1042\r\n" in sent.raw
+    assert b"\r\nBcc: hidden@example.org\r\n" in sent.raw
+    assert sent.recipients == 2
+    assert sent.raw == result.mime
 
 
 def test_from_matching_no_account_goes_through_the_default(service: Service) -> None:
