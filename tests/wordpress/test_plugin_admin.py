@@ -169,3 +169,26 @@ def test_constants_in_wp_config_win_and_are_read_only(service: Service) -> None:
     assert 'name="gmail_oneclick_settings[api_key]"' not in page
     assert service.site.api_key not in page
     assert texts(page, "gmail-oneclick-service-error") == []  # the constant's key works
+
+
+def _set(service: Service, name: str, value: str) -> None:
+    service.wordpress.php(f"""$s = get_option('gmail_oneclick_settings');
+        $s['{name}'] = '{value}'; update_option('gmail_oneclick_settings', $s);""")
+
+
+def test_service_problems_are_explained_on_the_screen(service: Service) -> None:
+    session = service.wordpress.login()
+    _set(service, "api_key", "goc_not-the-right-key-000")
+    page = settings_page(service.wordpress, session)
+    assert texts(page, "gmail-oneclick-service-error") == [
+        "The service refused this site’s API key. Check the key below (or "
+        "GMAIL_ONECLICK_API_KEY in wp-config.php) and save again."]
+    _set(service, "service_url", "http://127.0.0.1:9")
+    (down,) = texts(settings_page(service.wordpress, session), "gmail-oneclick-service-error")
+    assert down.startswith("The Gmail one-click service could not be reached (")
+    assert down.endswith("Check the service URL below and that the service is running, then "
+                         "reload this page.")
+    service.wordpress.php("delete_option('gmail_oneclick_settings');")
+    assert texts(settings_page(service.wordpress, session), "gmail-oneclick-service-error") == [
+        "Enter the service URL and the site API key below (or define them in wp-config.php), "
+        "then save."]

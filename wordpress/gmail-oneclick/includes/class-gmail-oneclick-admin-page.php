@@ -113,7 +113,7 @@ final class Gmail_OneClick_Admin_Page {
 
 	public static function add_fields(): void {
 		$page = Gmail_OneClick_Settings::PAGE;
-		add_settings_section( 'gmail_oneclick_service', __( 'Service', 'gmail-oneclick' ), array( self::class, 'service_intro' ), $page );
+		add_settings_section( 'gmail_oneclick_service', __( 'Service settings', 'gmail-oneclick' ), array( self::class, 'service_intro' ), $page );
 		$fields = array(
 			'service_url'    => __( 'Service URL', 'gmail-oneclick' ),
 			'api_key'        => __( 'Site API key', 'gmail-oneclick' ),
@@ -211,7 +211,6 @@ final class Gmail_OneClick_Admin_Page {
 			Gmail_OneClick_Admin_Sections::default_connection( $list );
 			Gmail_OneClick_Admin_Sections::test_email( $list );
 		}
-		echo '<h2>' . esc_html__( 'Settings', 'gmail-oneclick' ) . '</h2>';
 		echo '<form method="post" action="' . esc_url( admin_url( 'options.php' ) ) . '" id="gmail-oneclick-settings">';
 		settings_fields( Gmail_OneClick_Settings::GROUP );
 		do_settings_sections( Gmail_OneClick_Settings::PAGE );
