@@ -121,6 +121,8 @@ def test_reconnecting_after_revocation_clears_the_notice(service: Service) -> No
     assert refused.status_code == 409
     page = settings_page(service.wordpress, session)
     assert texts(page, "gmail-oneclick-revoked-notice")
+    (status,) = texts(page, "gmail-oneclick-status")
+    assert status.startswith("Access removed — reconnect (")
     again, landing = connect(service, session, "alice@example.com")
     assert again == connection_id
     assert texts(landing, "gmail-oneclick-revoked-notice") == []

@@ -40,7 +40,7 @@ final class Gmail_OneClick_Admin_Sections {
 		if ( '' !== $login_hint ) {
 			echo '<input type="hidden" name="login_hint" value="' . esc_attr( $login_hint ) . '" />';
 		}
-		printf( '<button type="submit" class="button %1$s">%2$s</button></form>', $primary ? 'button-primary' : 'button-secondary', esc_html( $label ) );
+		printf( '<button type="submit" class="button %1$s">%2$s</button></form>', esc_attr( $primary ? 'button-primary' : 'button-secondary' ), esc_html( $label ) );
 	}
 
 	/** @param array<int, array<string, mixed>>|WP_Error $list */
@@ -71,7 +71,7 @@ final class Gmail_OneClick_Admin_Sections {
 		if ( $revoked ) {
 			$status .= ' (' . Gmail_OneClick_Words::revocation_reason( is_string( $c['revocation_reason'] ?? null ) ? $c['revocation_reason'] : null ) . ')';
 		}
-		printf( '<div class="gmail-oneclick-connection%1$s" data-connection-id="%2$s">', $revoked ? ' gmail-oneclick-revoked' : '', esc_attr( $id ) );
+		printf( '<div class="gmail-oneclick-connection%1$s" data-connection-id="%2$s">', esc_attr( $revoked ? ' gmail-oneclick-revoked' : '' ), esc_attr( $id ) );
 		echo '<h3 class="gmail-oneclick-account">' . esc_html( $email ) . '</h3><dl>';
 		$rows = array(
 			'status'   => array( __( 'Status', 'gmail-oneclick' ), $status ),
