@@ -214,8 +214,10 @@ class WordPress:
     # -- setting up ------------------------------------------------------------------------
 
     def lay_out(self) -> None:
-        """Debian's WordPress copied (symlinks kept), our wp-config.php, our own wp-content."""
-        shutil.copytree(DEBIAN_WORDPRESS, self.root, symlinks=True,
+        """Debian's WordPress copied, our wp-config.php, our own wp-content. Debian links a few
+        files to shared packages (underscore.js, getID3, CA certificates) with relative links,
+        which would dangle in the copy: the copy holds what they point at."""
+        shutil.copytree(DEBIAN_WORDPRESS, self.root, symlinks=False,
                         ignore=shutil.ignore_patterns("wp-config.php", "wp-content", ".htaccess"))
         salts = "\n".join(f"define('{n}', '{secrets.token_hex(32)}');" for n in SALT_NAMES)
         (self.root / "wp-config.php").write_text(WP_CONFIG.format(
