@@ -18,7 +18,7 @@ from bench import common
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = ("send_throughput", "refresh_storm", "risc_latency", "checker_rate", "rotation_rate",
-           "send_memory")
+           "send_memory", "wp_mail")
 
 
 def run(name: str, extra: list[str]) -> dict[str, Any]:
@@ -82,6 +82,12 @@ def rows(r: dict[str, dict[str, Any]]) -> list[tuple[str, str, str]]:
     add("send_memory", "Peak memory of a 30 MB send / message size",
         lambda f: f"{f['rfc822_peak_over_size']}x as message/rfc822, "
                   f"{f['json_peak_over_size']}x as JSON base64url", "")
+    add("wp_mail", "wp_mail() through the plugin vs PHPMailer to a local SMTP sink, median / p95",
+        lambda f: f"{f['plugin_median_ms']} / {f['plugin_p95_ms']} ms vs "
+                  f"{f['smtp_median_ms']} / {f['smtp_p95_ms']} ms (ratio {f['ratio']}; "
+                  f"{f['messages']} messages each); SMTP with TCP_NODELAY "
+                  f"{f['smtp_nodelay_median_ms']} ms (ratio {f['ratio_nodelay']})",
+        "ratio <= 2")
     return out
 
 
