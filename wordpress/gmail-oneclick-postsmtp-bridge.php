@@ -171,6 +171,13 @@ function forward( string $target, string $api_key, array $parsed_args ) {
 			'redirection' => 0,
 		)
 	);
+	if ( is_wp_error( $response ) && str_contains( $response->get_error_message(), 'cURL error 28' ) ) {
+		return new WP_Error(
+			'delivery_unknown',
+			/* translators: %s: the HTTP client's error message. */
+			sprintf( __( 'Gmail one-click bridge: the service did not answer in time (%s). The message may have been sent: check the Sent folder before sending it again.', 'gmail-oneclick' ), $response->get_error_message() )
+		);
+	}
 	if ( is_wp_error( $response ) ) {
 		return new WP_Error(
 			'gmail_oneclick_unreachable',
@@ -217,10 +224,11 @@ function service_error( int $status, array $response ): WP_Error {
 	if ( '' === $message ) {
 		$message = __( 'the service gave no reason', 'gmail-oneclick' );
 	}
-	return new WP_Error(
-		$code,
+	/* translators: 1: the service's explanation, 2: its error code, 3: the HTTP status. */
+	$text = __( 'Gmail one-click: the message was not sent: %1$s (%2$s, HTTP %3$d).', 'gmail-oneclick' );
+	if ( 'delivery_unknown' === $code ) {
 		/* translators: 1: the service's explanation, 2: its error code, 3: the HTTP status. */
-		sprintf( __( 'Gmail one-click: the message was not sent: %1$s (%2$s, HTTP %3$d).', 'gmail-oneclick' ), $message, $code, $status ),
-		array( 'status' => $status )
-	);
+		$text = __( 'Gmail one-click: the message may have been sent: %1$s (%2$s, HTTP %3$d).', 'gmail-oneclick' );
+	}
+	return new WP_Error( $code, sprintf( $text, $message, $code, $status ), array( 'status' => $status ) );
 }

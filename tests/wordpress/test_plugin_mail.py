@@ -121,3 +121,14 @@ def test_the_send_log_holds_no_subject_address_or_body(service: Service) -> None
     for secret in ("Order 1042", "Secret subject", "ada@", "grace@", "cc@", "hidden@",
                    "nobody@", "unknown@", "Hello", "secret body", "invoice"):
         assert secret not in dump, secret
+
+
+def test_a_lost_answer_from_gmail_says_the_message_may_have_been_sent(service: Service) -> None:
+    _connected(service)
+    service.gmail.inject_fault("drop_after_accept")  # Gmail takes it, the answer is lost
+    result = wp_mail(service.wordpress, "ada@example.org", "Hi", "body", "From: alice@example.com")
+    assert result.sent is False
+    assert result.error_code == "delivery_unknown"
+    assert "may have been sent" in str(result.error_message)
+    assert "Sent folder of alice@example.com" in str(result.error_message)
+    assert len(service.gmail.sent) == 1  # sent once, and nobody sent it again

@@ -220,3 +220,13 @@ def test_a_post_smtp_shaped_request_to_another_url_arrives_untouched(
     body = json.loads(request["body"])
     assert base64.urlsafe_b64decode(body["message"] + "==") == MESSAGE
     assert service.gmail.sent == []
+
+
+def test_a_lost_answer_tells_post_smtp_the_message_may_have_been_sent(service: Service) -> None:
+    connect_account(service)
+    service.gmail.inject_fault("drop_after_accept")
+    result = send_as_post_smtp(service)
+    assert result["out"]["code"] == "delivery_unknown"
+    assert "may have been sent" in result["out"]["error"]
+    assert "not sent" not in result["out"]["error"]
+    assert [m.raw for m in service.gmail.sent] == [MESSAGE]

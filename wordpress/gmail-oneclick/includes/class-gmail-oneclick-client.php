@@ -83,6 +83,10 @@ final class Gmail_OneClick_Client {
 			'Idempotency-Key' => $idempotency_key,
 		);
 		$response = $this->request( 'POST', $path, $mime, $headers, self::SEND_TIMEOUT );
+		if ( is_wp_error( $response ) && self::timed_out( $response ) ) {
+			// The message went out and no answer came back: the service may have sent it.
+			return new WP_Error( 'delivery_unknown', $response->get_error_message(), array( 'status' => 0 ) );
+		}
 		if ( is_wp_error( $response ) ) {
 			return $response;
 		}
@@ -170,6 +174,12 @@ final class Gmail_OneClick_Client {
 			$data['retry_after'] = (int) $retry;
 		}
 		return new WP_Error( $code, $text, $data );
+	}
+
+	/** Whether a transport error is a timeout (cURL error 28), after which a request may have been read. */
+	private static function timed_out( WP_Error $error ): bool {
+		$text = $error->get_error_message();
+		return str_contains( $text, 'cURL error 28' ) || false !== stripos( $text, 'timed out' );
 	}
 
 	private static function looks_like_connection( mixed $item ): bool {

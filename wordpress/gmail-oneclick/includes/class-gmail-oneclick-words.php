@@ -93,6 +93,9 @@ final class Gmail_OneClick_Words {
 			case 'http_request_failed':
 				/* translators: 1: the network error, 2: URL of the settings screen */
 				return sprintf( __( 'Mail was not sent because the Gmail one-click service could not be reached (%1$s). Check that it is running and that the service URL in Settings → Gmail one-click is right: %2$s', 'gmail-oneclick' ), $detail, $where );
+			case 'delivery_unknown':
+				/* translators: %s: Gmail address */
+				return sprintf( __( 'The message may have been sent: the answer from Gmail was lost on the way. Look in the Sent folder of %s before sending it again.', 'gmail-oneclick' ), $account );
 			case 'rate_limited':
 				/* translators: %s: Gmail address */
 				return sprintf( __( 'Gmail is limiting how much %s may send right now, so the message was not sent. Try again later.', 'gmail-oneclick' ), $account );
