@@ -11,13 +11,16 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import Engine, inspect
 
 from gmail_oneclick.db import make_engine
+from gmail_oneclick.db_mode import require_mode
 from gmail_oneclick.ports import Clock, GoogleAccounts, SystemClock
 from gmail_oneclick.settings import PREFIX, Settings, SettingsError
 from gmail_oneclick.storage import UnitOfWork
+from gmail_oneclick.urls import is_loopback_host
 from token_store import Keyring, KeyringError, generate_key_entry
 
 if TYPE_CHECKING:
@@ -87,6 +90,12 @@ def sandbox_settings(settings: Settings) -> Settings:
         raise SettingsError(
             f"{PREFIX}SANDBOX=1 refuses to run with a real {PREFIX}GOOGLE_CLIENT_ID configured"
         )
+    # The sandbox lets anyone "sign in" as anyone: reachable from elsewhere only on purpose.
+    if not (is_loopback_host(urlsplit(settings.public_url).hostname) or settings.sandbox_public):
+        raise SettingsError(
+            f"{PREFIX}SANDBOX=1 refuses a {PREFIX}PUBLIC_URL that is not on loopback "
+            f"(set {PREFIX}SANDBOX_PUBLIC=1 for a public demo host)"
+        )
     secret = _sandbox_file(settings, "sandbox-client-secret.txt", lambda: secrets.token_urlsafe(24))
     base = settings.public_url.rstrip("/") + SANDBOX_MOUNT
     return settings.replace(
@@ -138,6 +147,11 @@ def build(
         )
     keyring = load_keyring(settings)
     engine = make_engine(settings.sqlalchemy_url)
+    try:
+        require_mode(engine, settings.sandbox)
+    except Exception:
+        engine.dispose()
+        raise
     if check_keys:
         check_keyring_covers_data(engine, keyring)
     from gmail_oneclick.google.oauth import GoogleOAuthClient

@@ -68,6 +68,8 @@ VARIABLES: tuple[Var, ...] = (
     Var("risc_issuer", str, GOOGLE_DEFAULTS["risc_issuer"]),
     Var("risc_jwks_uri", str, GOOGLE_DEFAULTS["risc_jwks_uri"]),
     Var("sandbox", bool, False, help="1: serve and use the bundled Google emulator"),
+    Var("sandbox_public", bool, False,
+        help="1: let sandbox mode run on a non-loopback PUBLIC_URL (a public demo host only)"),
     Var("check_interval", int, 21600, help="seconds between two verifications of one connection"),
     Var("registration", str, "closed", help="closed | open"),
     Var("registration_per_hour", int, 5,
@@ -169,6 +171,7 @@ class Settings:
     risc_issuer: str = GOOGLE_DEFAULTS["risc_issuer"]
     risc_jwks_uri: str = GOOGLE_DEFAULTS["risc_jwks_uri"]
     sandbox: bool = False
+    sandbox_public: bool = False
     check_interval: int = 21600
     registration: str = "closed"
     registration_per_hour: int = 5
