@@ -71,7 +71,7 @@ VARIABLES: tuple[Var, ...] = (
         help="seconds: security events issued longer ago are refused (their ids kept longer)"),
     Var("sandbox", bool, False, help="1: serve and use the bundled Google emulator"),
     Var("sandbox_public", bool, False,
-        help="1: let sandbox mode run on a non-loopback PUBLIC_URL (a public demo host only)"),
+        help="1: let sandbox mode use a PUBLIC_URL or listen off loopback (a public demo host)"),
     Var("check_interval", int, 21600, help="seconds between two verifications of one connection"),
     Var("registration", str, "closed", help="closed | open"),
     Var("registration_per_hour", int, 5,

@@ -154,3 +154,17 @@ def test_gunicorn_refuses_to_start_on_the_other_modes_database(
         env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0
     assert "belongs to a real Google client" in proc.stderr
+
+
+def test_sandbox_refuses_to_listen_off_loopback(sandbox_env: dict[str, str]) -> None:
+    mark_database(sandbox_env["GMAIL_ONECLICK_DATABASE_URL"], "sandbox")
+    line = one_error_line(run(["serve", "--host", "0.0.0.0", "--port", "8792"], sandbox_env))  # noqa: S104
+    assert "GMAIL_ONECLICK_SANDBOX_PUBLIC=1" in line
+    base = {k: v for k, v in os.environ.items() if not k.startswith("GMAIL_ONECLICK_")}
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    proc = subprocess.run(  # the Procfile's web process binds 0.0.0.0:$PORT by default
+        [gunicorn, "--config", "python:gmail_oneclick.gunicorn_conf",
+         "gmail_oneclick.web:create_app()"],
+        env={**base, **sandbox_env, "PORT": str(_free_port())}, capture_output=True, text=True,
+        timeout=60)
+    assert proc.returncode != 0 and "SANDBOX_PUBLIC" in proc.stderr
