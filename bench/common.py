@@ -208,7 +208,7 @@ def fresh_database() -> Iterator[str]:
         folder = tempfile.mkdtemp(prefix="goc-bench-")
         url = f"sqlite:///{folder}/bench.sqlite"
         try:
-            upgrade(url)
+            upgrade(url, sandbox=False)
             yield url
         finally:
             shutil.rmtree(folder, ignore_errors=True)
@@ -222,7 +222,7 @@ def fresh_database() -> Iterator[str]:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(server).set(database=name).render_as_string(hide_password=False)
     try:
-        upgrade(url)
+        upgrade(url, sandbox=False)
         yield url
     finally:
         with admin.connect() as conn:

@@ -11,13 +11,16 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import Engine, inspect
 
 from gmail_oneclick.db import make_engine
+from gmail_oneclick.db_mode import require_mode
 from gmail_oneclick.ports import Clock, GoogleAccounts, SystemClock
 from gmail_oneclick.settings import PREFIX, Settings, SettingsError
 from gmail_oneclick.storage import UnitOfWork
+from gmail_oneclick.urls import is_loopback_host
 from token_store import Keyring, KeyringError, generate_key_entry
 
 if TYPE_CHECKING:
@@ -79,6 +82,20 @@ def load_keyring(settings: Settings) -> Keyring:
         raise SettingsError(f"{PREFIX}ENCRYPTION_KEYS is malformed: {exc}") from None
 
 
+def refuse_public_sandbox(settings: Settings, *, listen_host: str | None = None) -> None:
+    """In sandbox mode, raise SettingsError for a PUBLIC_URL, or an address to listen on, off
+    loopback, unless SANDBOX_PUBLIC=1: the sandbox lets anyone "sign in" as anyone, so it is
+    reachable from elsewhere only on purpose (a public demo host)."""
+    if not settings.sandbox or settings.sandbox_public:
+        return
+    hint = f"(set {PREFIX}SANDBOX_PUBLIC=1 for a public demo host)"
+    if not is_loopback_host(urlsplit(settings.public_url).hostname):
+        raise SettingsError(
+            f"{PREFIX}SANDBOX=1 refuses a {PREFIX}PUBLIC_URL that is not on loopback {hint}")
+    if listen_host is not None and not is_loopback_host(listen_host.strip("[]")):
+        raise SettingsError(f"{PREFIX}SANDBOX=1 refuses to listen off loopback {hint}")
+
+
 def sandbox_settings(settings: Settings) -> Settings:
     """Point every Google URL and the OAuth client at the sandbox mounted in this process."""
     from gmail_oneclick.sandbox import SANDBOX_CLIENT_ID, sandbox_urls
@@ -87,6 +104,7 @@ def sandbox_settings(settings: Settings) -> Settings:
         raise SettingsError(
             f"{PREFIX}SANDBOX=1 refuses to run with a real {PREFIX}GOOGLE_CLIENT_ID configured"
         )
+    refuse_public_sandbox(settings)
     secret = _sandbox_file(settings, "sandbox-client-secret.txt", lambda: secrets.token_urlsafe(24))
     base = settings.public_url.rstrip("/") + SANDBOX_MOUNT
     return settings.replace(
@@ -138,6 +156,11 @@ def build(
         )
     keyring = load_keyring(settings)
     engine = make_engine(settings.sqlalchemy_url)
+    try:
+        require_mode(engine, settings.sandbox)
+    except Exception:
+        engine.dispose()
+        raise
     if check_keys:
         check_keyring_covers_data(engine, keyring)
     from gmail_oneclick.google.oauth import GoogleOAuthClient

@@ -22,6 +22,7 @@ from typing import Any
 
 from gmail_oneclick import metrics
 from gmail_oneclick.bootstrap import Container
+from gmail_oneclick.google.risc import jti_retention
 from gmail_oneclick.ids import new_id
 from gmail_oneclick.services import revocation, webhooks
 from gmail_oneclick.webhook_http import RequestsWebhookTransport
@@ -32,8 +33,6 @@ log = logging.getLogger(__name__)
 # verification can take, so only a crashed checker's claims ever come back early.
 CLAIM_HOLD = timedelta(minutes=15)
 DELIVERY_SECONDS = 10
-# Google does not redeliver a security event after days; older jti records only take space.
-RISC_JTI_RETENTION = timedelta(days=30)
 
 
 def lease_owner() -> str:
@@ -53,7 +52,7 @@ def sweep(container: Container, *, transport: webhooks.WebhookTransport | None =
     with container.uow() as uow:
         due = uow.connections.claim_due_for_check(
             now, limit=settings.checker_batch, hold_until=now + CLAIM_HOLD)
-        uow.risc.forget_before(now - RISC_JTI_RETENTION)
+        uow.risc.forget_before(now - jti_retention(settings))
         uow.commit()
     counts: Counter[str] = Counter(claimed=len(due))
     workers = max(1, min(settings.checker_concurrency, len(due) or 1))

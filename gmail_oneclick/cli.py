@@ -23,10 +23,12 @@ def main() -> None:
 @clean_errors
 def serve(host: str, port: int) -> None:
     """Run the web service (development server; use gunicorn in production, see Procfile)."""
+    from gmail_oneclick.bootstrap import refuse_public_sandbox
     from gmail_oneclick.settings import Settings
     from gmail_oneclick.web import EXTENSION, create_app
 
     settings = settings_for_cli()
+    refuse_public_sandbox(settings, listen_host=host)
     if settings.public_url == Settings.public_url and port != 8000:
         # PUBLIC_URL left at its default: follow the port we were asked to serve on, so the
         # redirect URI and the printed links point at this server.

@@ -15,11 +15,14 @@ def db() -> None:
 @db.command("upgrade")
 @clean_errors
 def db_upgrade() -> None:
-    """Create or migrate the schema to the newest version."""
+    """Create or migrate the schema to the newest version.
+
+    A new database is marked for the sandbox or a real Google client (GMAIL_ONECLICK_SANDBOX);
+    a database of the other kind is refused."""
     from gmail_oneclick.migrate import upgrade
 
     settings = settings_for_cli()
-    emit(upgrade(settings.sqlalchemy_url))
+    emit(upgrade(settings.sqlalchemy_url, sandbox=settings.sandbox))
 
 
 @click.group()

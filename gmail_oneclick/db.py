@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    CheckConstraint,
     Column,
     DateTime,
     Engine,
@@ -150,6 +151,18 @@ rate_limits = Table(
     Column("window_start", TS, nullable=False),
     Column("count", Integer, nullable=False),
 )
+
+# One row, written by the first `db upgrade`: whether this database belongs to the bundled Google
+# sandbox or to a real Google client. Either mode refuses the other's database (db_mode.py).
+deployment = Table(
+    "deployment",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),  # always 1
+    Column("google_mode", String(16), nullable=False),  # sandbox | google
+    Column("created_at", TS, nullable=False),
+    CheckConstraint("id = 1", name="ck_deployment_one_row"),
+)
+
 
 def all_metadata() -> list[MetaData]:
     """Every MetaData the migrations manage: the application's and token_store's."""

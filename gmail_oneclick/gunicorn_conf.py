@@ -28,6 +28,10 @@ if _settings.web_workers < 1 or _settings.web_threads < 1:
                         "least 1")
 
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
+if not bind.startswith(("unix:", "fd://")):
+    from gmail_oneclick.bootstrap import refuse_public_sandbox
+
+    refuse_public_sandbox(_settings, listen_host=bind.rsplit(":", 1)[0])
 workers = _settings.web_workers
 threads = _settings.web_threads
 worker_class = "gthread"

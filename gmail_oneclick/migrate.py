@@ -10,6 +10,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine
 
+from gmail_oneclick import db_mode
 from gmail_oneclick.db import make_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -27,15 +28,21 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def upgrade(url: str, revision: str = "head") -> dict[str, Any]:
-    """Migrate ``url`` to ``revision``. Returns {"from": rev|None, "to": rev}."""
+def upgrade(url: str, revision: str = "head", *, sandbox: bool) -> dict[str, Any]:
+    """Migrate ``url`` to ``revision``; a new database is marked as the sandbox's or a real
+    Google client's (``sandbox``). Returns {"from": rev|None, "to": rev, "upgraded", "mode"}.
+
+    Raises DatabaseModeError, before changing anything, when the database is the other mode's.
+    """
     engine = make_engine(url)
     try:
+        db_mode.refuse_other_mode(engine, sandbox)
         before = current_revision(engine)
         config = alembic_config(url)
         config.attributes["engine"] = engine
         command.upgrade(config, revision)
+        mode = db_mode.claim(engine, sandbox)
         after = current_revision(engine)
     finally:
         engine.dispose()
-    return {"from": before, "to": after, "upgraded": before != after}
+    return {"from": before, "to": after, "upgraded": before != after, "mode": mode}

@@ -67,7 +67,11 @@ VARIABLES: tuple[Var, ...] = (
     Var("gmail_api_endpoint", str, GOOGLE_DEFAULTS["gmail_api_endpoint"]),
     Var("risc_issuer", str, GOOGLE_DEFAULTS["risc_issuer"]),
     Var("risc_jwks_uri", str, GOOGLE_DEFAULTS["risc_jwks_uri"]),
+    Var("risc_replay_window", int, 7 * 86400,
+        help="seconds: security events issued longer ago are refused (their ids kept longer)"),
     Var("sandbox", bool, False, help="1: serve and use the bundled Google emulator"),
+    Var("sandbox_public", bool, False,
+        help="1: let sandbox mode use a PUBLIC_URL or listen off loopback (a public demo host)"),
     Var("check_interval", int, 21600, help="seconds between two verifications of one connection"),
     Var("registration", str, "closed", help="closed | open"),
     Var("registration_per_hour", int, 5,
@@ -168,7 +172,9 @@ class Settings:
     gmail_api_endpoint: str = GOOGLE_DEFAULTS["gmail_api_endpoint"]
     risc_issuer: str = GOOGLE_DEFAULTS["risc_issuer"]
     risc_jwks_uri: str = GOOGLE_DEFAULTS["risc_jwks_uri"]
+    risc_replay_window: int = 7 * 86400
     sandbox: bool = False
+    sandbox_public: bool = False
     check_interval: int = 21600
     registration: str = "closed"
     registration_per_hour: int = 5
@@ -220,6 +226,8 @@ class Settings:
             raise SettingsError(f"{PREFIX}CONNECT_TTL must be at least 60 seconds")
         if self.check_interval < 60:
             raise SettingsError(f"{PREFIX}CHECK_INTERVAL must be at least 60 seconds")
+        if self.risc_replay_window < 3600:
+            raise SettingsError(f"{PREFIX}RISC_REPLAY_WINDOW must be at least 3600 seconds")
         if self.checker_sweep_seconds < 1:
             raise SettingsError(f"{PREFIX}CHECKER_SWEEP_SECONDS must be at least 1")
         if self.idempotency_lease_seconds < 30:

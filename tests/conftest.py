@@ -40,7 +40,7 @@ def _pg_clone_database() -> str:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)'))
                 conn.execute(text(f'CREATE DATABASE "{template}"'))
                 url = make_url(PG_URL).set(database=template).render_as_string(False)
-                upgrade(url)
+                upgrade(url, sandbox=False)
                 _template_ready[template] = url
             name = f"goc_t_{uuid.uuid4().hex[:16]}"
             conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
@@ -61,15 +61,30 @@ def _pg_drop_database(url: str) -> None:
 
 @pytest.fixture
 def database_url(tmp_path: Any) -> Iterator[str]:
-    """A migrated, empty database owned by this test."""
+    """A migrated, empty database owned by this test, marked for a real Google client: the
+    ``settings`` fixture runs the real Google adapters (against the sandbox's URLs), not sandbox
+    mode. Sandbox-mode tests re-mark it with ``mark_database(url, "sandbox")``."""
     if PG_URL:
         url = _pg_clone_database()
         yield url
         _pg_drop_database(url)
     else:
         url = f"sqlite:///{tmp_path / 'gmail-oneclick.sqlite'}"
-        upgrade(url)
+        upgrade(url, sandbox=False)
         yield url
+
+
+def mark_database(url: str, mode: str) -> None:
+    """Tests only: change the sandbox/Google marker the first ``db upgrade`` wrote (the service
+    itself never changes it)."""
+    from gmail_oneclick.db import deployment, make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(deployment.update().values(google_mode=mode))
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture

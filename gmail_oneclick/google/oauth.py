@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from http.cookiejar import DefaultCookiePolicy
@@ -32,7 +29,7 @@ from gmail_oneclick.ports import (
     UpstreamError,
     UpstreamMisconfigured,
 )
-from gmail_oneclick.settings import Settings
+from gmail_oneclick.settings import GOOGLE_DEFAULTS, Settings
 from gmail_oneclick.urls import is_loopback_host
 
 log = logging.getLogger(__name__)
@@ -41,38 +38,29 @@ RELAX_SCOPE = "OAUTHLIB_RELAX_TOKEN_SCOPE"
 INSECURE_TRANSPORT = "OAUTHLIB_INSECURE_TRANSPORT"
 DEFAULT_EXPIRES_IN = 3600
 
-# oauthlib reads these switches from os.environ. They are turned on only while one of our calls
-# runs (counted, so overlapping calls in other threads keep them on) and restored afterwards.
-_env_lock = threading.Lock()
-_env_users: dict[str, int] = {}
-_env_saved: dict[str, str | None] = {}
+# oauthlib reads these two switches from os.environ on every call. They are set once, when the
+# process builds its client (bootstrap), never toggled per call: os.environ is process-wide, and
+# flipping it while other threads run would let any of them see http allowed, or the scope
+# check back on, at random.
 
 
-@contextmanager
-def _oauthlib_env(*names: str) -> Iterator[None]:
-    with _env_lock:
-        for name in names:
-            if not _env_users.get(name):
-                _env_saved[name] = os.environ.get(name)
-                os.environ[name] = "1"
-            _env_users[name] = _env_users.get(name, 0) + 1
-    try:
-        yield
-    finally:
-        with _env_lock:
-            for name in names:
-                _env_users[name] -= 1
-                if not _env_users[name]:
-                    old = _env_saved.pop(name)
-                    if old is None:
-                        os.environ.pop(name, None)
-                    else:
-                        os.environ[name] = old
+def configure_oauthlib(settings: Settings) -> None:
+    """Set oauthlib's switches for this process's Google URLs.
+
+    Relaxed token scope always: Google adds ``openid`` to the granted scopes and the service
+    checks the granted set itself (``TokenGrant.scopes``). Insecure transport (plain http) only
+    when every Google URL is on a loopback host, as with the sandbox; otherwise it is removed
+    even if the environment set it, so a Google URL given as non-loopback http is refused.
+    """
+    os.environ[RELAX_SCOPE] = "1"
+    if all(_loopback(getattr(settings, name)) for name in GOOGLE_DEFAULTS):
+        os.environ[INSECURE_TRANSPORT] = "1"
+    elif os.environ.pop(INSECURE_TRANSPORT, None) is not None:
+        log.warning("OAUTHLIB_INSECURE_TRANSPORT ignored: a Google URL is not on loopback")
 
 
-def _plain_http_loopback(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme == "http" and is_loopback_host(parts.hostname)
+def _loopback(url: str) -> bool:
+    return is_loopback_host(urlsplit(url).hostname)
 
 
 def _retry_after(response: requests.Response) -> int | None:
@@ -156,11 +144,14 @@ class GoogleOAuthClient:
     """ports.GoogleAccounts over Google's (or any compliant server's) OAuth 2.0 endpoints.
 
     Safe to share between threads: one pooled HTTP adapter, no per-call state on the instance.
+    Making one sets oauthlib's process-wide switches (``configure_oauthlib``): the process makes
+    its one client at start (bootstrap).
     """
 
     def __init__(self, settings: Settings, *, pool_size: int = 16) -> None:
         self._settings = settings
         self._timeout = settings.http_timeout
+        configure_oauthlib(settings)
         # oauthlib and requests-oauthlib log request bodies and tokens at DEBUG.
         for name in ("oauthlib", "requests_oauthlib"):
             logger = logging.getLogger(name)
@@ -197,9 +188,6 @@ class GoogleOAuthClient:
         self._pooled(flow.oauth2session)
         return flow
 
-    def _env_for(self, url: str) -> tuple[str, ...]:
-        return (RELAX_SCOPE, INSECURE_TRANSPORT) if _plain_http_loopback(url) else (RELAX_SCOPE,)
-
     # -- ports.GoogleAccounts --------------------------------------------------------------
     def authorization_url(self, *, state: str, code_challenge: str, login_hint: str | None) -> str:
         """The consent URL: both scopes, offline access, prompt=consent, PKCE S256."""
@@ -211,8 +199,10 @@ class GoogleOAuthClient:
         }
         if login_hint:
             extra["login_hint"] = login_hint
-        with _oauthlib_env(*self._env_for(self._settings.google_auth_uri)):
+        try:
             url, _ = self._flow().authorization_url(state=state, **extra)
+        except OAuth2Error as exc:  # e.g. insecure_transport: a non-loopback http auth URL
+            raise UpstreamMisconfigured(f"consent URL: {exc.error}") from None
         return str(url)
 
     def exchange_code(self, *, code: str, code_verifier: str) -> TokenGrant:
@@ -232,8 +222,7 @@ class GoogleOAuthClient:
 
         flow.oauth2session.register_compliance_hook("access_token_response", keep_raw_answer)
         try:
-            with _oauthlib_env(*self._env_for(self._settings.google_token_uri)):
-                flow.fetch_token(code=code, code_verifier=code_verifier, timeout=self._timeout)
+            flow.fetch_token(code=code, code_verifier=code_verifier, timeout=self._timeout)
         except UpstreamError:
             raise
         except requests.RequestException as exc:

@@ -57,6 +57,7 @@ class RiscMixin:
     risc_push_url: str | None
     risc_token_alg: str
     pushed_events: list[tuple[datetime, str, int]]
+    jwks_fetches: int
     _signing_key: SigningKey
 
     def _init_risc(self) -> None:
@@ -65,6 +66,7 @@ class RiscMixin:
         # What a "Remove access" click puts in its token-revoked event.
         self.risc_token_alg = "prefix"  # noqa: S105 (an algorithm name)
         self.pushed_events = []
+        self.jwks_fetches = 0  # GETs of the key set, so tests can see a receiver's refetches
 
     # -- keys ----------------------------------------------------------------------------------
     @property
@@ -181,7 +183,10 @@ def _state() -> Any:
 
 @bp.get("/oauth2/v3/certs")
 def certs() -> ResponseReturnValue:
-    response = jsonify(_state().jwks())
+    state = _state()
+    with state.lock:
+        state.jwks_fetches += 1
+    response = jsonify(state.jwks())
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
 

@@ -34,6 +34,7 @@ class RiscRepository:
         return inserted is not None
 
     def forget_before(self, cutoff: datetime) -> int:
-        """Drop old jti records (replays older than this are not expected)."""
+        """Drop jti records received before ``cutoff``. The caller keeps them longer than the
+        replay window (google.risc.jti_retention): older tokens are refused by their ``iat``."""
         result = self.conn.execute(delete(risc_events).where(risc_events.c.received_at < cutoff))
         return int(result.rowcount)

@@ -22,7 +22,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func, or_, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from gmail_oneclick import metrics
+from gmail_oneclick import db_mode, metrics
 from gmail_oneclick.db import connections, webhook_outbox
 from gmail_oneclick.errors import UpstreamUnavailable
 from gmail_oneclick.model import Status
@@ -45,7 +45,11 @@ def readyz() -> Response:
     try:
         with c.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
+            # Still the database this process started on, of its own mode (db_mode.py)?
+            found = db_mode.read_mode(conn)
         checks["database"] = "ok"
+        expected = db_mode.mode_of(c.settings.sandbox)
+        checks["database_mode"] = "ok" if found == expected else f"{found}_database"
     except Exception as exc:  # noqa: BLE001 - any failure means not ready
         log.warning("readiness: database unreachable", extra={"exc_type": type(exc).__name__})
         checks["database"] = "unreachable"

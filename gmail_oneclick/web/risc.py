@@ -1,7 +1,8 @@
 """``POST /risc``: Google's Cross-Account Protection pushes Security Event Tokens here.
 
 202 when the token verified (including a replayed ``jti``, which is deduplicated and changes
-nothing, and ``verification`` events, which are only logged); 400 with a reason when it did not.
+nothing, and ``verification`` events, which are only logged); 400 with a reason when it did not
+(forged, for someone else, expired, or issued before the replay window: google/risc.py).
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def receive() -> Response:
     # At most one byte past the limit: a chunked body announces no length and may not end.
     raw = request.stream.read(MAX_TOKEN_BYTES + 1)
     try:
-        claims = verifier(c).verify(raw)
+        claims = verifier(c).verify(raw, now=c.clock.now().timestamp())
     except InvalidSecurityEvent as exc:
         log.warning("RISC event refused", extra={"reason": str(exc)})
         return _invalid(str(exc))

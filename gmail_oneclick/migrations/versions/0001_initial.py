@@ -32,6 +32,14 @@ def upgrade() -> None:
         batch_op.create_index("ix_audit_connection", ["connection_id", "at"], unique=False)
 
     op.create_table(
+        "deployment",
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("google_mode", sa.String(length=16), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("id = 1", name="ck_deployment_one_row"),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_table(
         "rate_limits",
         sa.Column("bucket", sa.String(length=128), nullable=False),
         sa.Column("window_start", sa.DateTime(timezone=True), nullable=False),
@@ -212,6 +220,7 @@ def downgrade() -> None:
     op.drop_table("sites")
     op.drop_table("risc_events")
     op.drop_table("rate_limits")
+    op.drop_table("deployment")
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.drop_index("ix_audit_connection")
 

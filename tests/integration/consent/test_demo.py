@@ -14,7 +14,7 @@ from werkzeug.serving import make_server
 
 from gmail_oneclick.sandbox.driver import approve_consent
 from gmail_oneclick.settings import Settings
-from tests.conftest import register_site
+from tests.conftest import mark_database, register_site
 from tests.integration.consent.conftest import CSRF, query_of
 
 
@@ -26,6 +26,7 @@ def served(database_url: str, keyring_text: str, tmp_path: Any) -> Iterator[tupl
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     base = f"http://127.0.0.1:{port}"
+    mark_database(database_url, "sandbox")  # as `make run` migrates it
     settings = Settings(database_url=database_url, encryption_keys=keyring_text, sandbox=True,
                         public_url=base, instance_path=str(tmp_path / "instance"),
                         http_timeout=5.0)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pytest
@@ -46,13 +45,6 @@ def test_exchange_reports_the_scopes_actually_granted_not_those_asked(google: An
     code, verifier = consented_code(google, gmail_send=False)
     grant = google.exchange_code(code=code, code_verifier=verifier)
     assert GMAIL_SEND not in grant.scopes and USERINFO_EMAIL in grant.scopes
-
-
-def test_oauthlib_switches_are_off_again_after_each_call(google: Any) -> None:
-    code, verifier = consented_code(google)
-    google.exchange_code(code=code, code_verifier=verifier)
-    assert "OAUTHLIB_RELAX_TOKEN_SCOPE" not in os.environ
-    assert "OAUTHLIB_INSECURE_TRANSPORT" not in os.environ
 
 
 def test_a_wrong_verifier_or_a_used_code_is_invalid_grant(google: Any) -> None:

@@ -36,7 +36,7 @@ def test_readyz_is_ready_with_a_reachable_database_and_a_keyring(client: Any) ->
     response = client.get("/readyz")
     assert response.status_code == 200
     assert response.get_json() == {
-        "status": "ready", "checks": {"database": "ok", "keyring": "ok"},
+        "status": "ready", "checks": {"database": "ok", "database_mode": "ok", "keyring": "ok"},
     }
 
 

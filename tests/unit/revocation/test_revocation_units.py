@@ -40,30 +40,44 @@ def test_only_a_revoked_refresh_counts_as_revoked() -> None:
 
 class CountingCache(JwksCache):
     def __init__(self, keys: dict[str, Any], clock: list[float]) -> None:
-        super().__init__("http://127.0.0.1:9/certs", timeout=1.0, max_fetches=2, window=60.0,
-                         monotonic=lambda: clock[0])
+        super().__init__("http://127.0.0.1:9/certs", timeout=1.0, refetch_interval=60.0,
+                         lifespan=3600.0, monotonic=lambda: clock[0])
         self.served = keys
 
-    def _fetch(self) -> None:
-        self._recent.append(self._monotonic())
+    def _fetch(self, now: float) -> None:
+        self._tried_at = now
         self.fetches += 1
         self._keys = dict(self.served)
+        self._keys_at = now
 
 
-def test_unknown_kids_refetch_the_key_set_at_a_limited_rate() -> None:
+def test_unknown_kids_refetch_the_key_set_at_most_once_a_minute() -> None:
     clock = [0.0]
     cache = CountingCache({"k1": object()}, clock)
     assert cache.key("k1") is cache.served["k1"]
-    with pytest.raises(InvalidSecurityEvent):
-        cache.key("forged-1")
-    with pytest.raises(InvalidSecurityEvent):
-        cache.key("forged-2")
-    assert cache.fetches == 2  # the third lookup within the window did not fetch
+    for i in range(10):
+        with pytest.raises(InvalidSecurityEvent):
+            cache.key(f"forged-{i}")
+    assert cache.fetches == 1  # no lookup within the minute fetched again
     cache.served["k2"] = object()
     with pytest.raises(InvalidSecurityEvent):
         cache.key("k2")
     clock[0] = 61.0
     assert cache.key("k2") is cache.served["k2"]  # a rotation is picked up once allowed
+    assert cache.fetches == 2
+
+
+def test_cached_keys_expire_after_their_lifespan() -> None:
+    clock = [0.0]
+    cache = CountingCache({"k1": object()}, clock)
+    assert cache.key("k1") is cache.served["k1"]
+    del cache.served["k1"]  # the issuer withdrew it
+    clock[0] = 3599.0
+    assert cache.key("k1") is not None and cache.fetches == 1
+    clock[0] = 3600.0
+    with pytest.raises(InvalidSecurityEvent):
+        cache.key("k1")
+    assert cache.fetches == 2
 
 
 @pytest.mark.parametrize("token", [b"", b"not.a.jwt", b"\xff\xfe", b"a" * 70000])
