@@ -35,7 +35,7 @@ import requests
 
 from gmail_oneclick.sandbox.driver import approve_consent
 from gmail_oneclick.settings import Settings
-from tests.conftest import RegisteredSite, register_site
+from tests.conftest import RegisteredSite, mark_database, register_site
 from tests.live import LiveServer
 from tests.wordpress.wp import (
     BRIDGE_SOURCE,
@@ -139,6 +139,7 @@ def service(wordpress: WordPress, database_url: str, tmp_path: Path,
     from gmail_oneclick.web import EXTENSION, create_app
 
     server = LiveServer()
+    mark_database(database_url, "sandbox")  # as `make run` migrates it
     settings = Settings(
         database_url=database_url, public_url=server.url, sandbox=True,
         instance_path=str(tmp_path / "instance"), http_timeout=5.0,
