@@ -118,7 +118,7 @@ def read_bytes(limit: int, too_large: Callable[[], ServiceError] = _body_too_lar
 class Field:
     """A documented JSON field: a string, or an array of strings (the document's types)."""
 
-    type: Literal["string", "array"] = "string"
+    kind: Literal["string", "array"] = "string"
     required: bool = False
     nullable: bool = False
     max_items: int | None = None
@@ -129,7 +129,7 @@ class Field:
         if value is None:
             if not self.nullable:
                 raise self.invalid(f'"{name}" must not be null')
-        elif self.type == "string":
+        elif self.kind == "string":
             if not isinstance(value, str):
                 raise self.invalid(f'"{name}" must be a string')
         elif not isinstance(value, list) or not all(isinstance(v, str) for v in value):
