@@ -126,22 +126,30 @@ def optional_str(fields: dict[str, Any], name: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def queried_connection() -> str | None:
+    """``?connection_id=``; present but empty is a 400, not "pick one for me"."""
+    value = request.args.get("connection_id")
+    if value is not None and not value:
+        raise InvalidRequest("connection_id in the query must not be empty")
+    return value
+
+
 def message_from_request(data: bytearray | None = None) -> tuple[io.BytesIO, int, str | None]:
     """(message stream, size, connection_id) from either accepted content type; from ``data``
     when the body was already read, else read from the request here."""
     if request.mimetype == "application/json":
-        if "connection_id" in request.args:
-            # Two places to name the connection would need a rule for which wins: refuse.
-            raise InvalidRequest("with a JSON body, give connection_id in the body, "
-                                 "not in the query")
         fields = json_body(SEND_FIELDS, data=data)
         connection_id = optional_str(fields, "connection_id")
+        queried = queried_connection()
+        if connection_id and queried and connection_id != queried:
+            raise InvalidRequest("connection_id differs between the body and the query")
+        connection_id = connection_id or queried
         raw = decode_raw(fields.pop("raw", None))
         del fields
         return io.BytesIO(raw), len(raw), connection_id
     if request.mimetype == "message/rfc822":
         buffer = io.BytesIO(data) if data is not None else read_body(MAX_MESSAGE_BYTES)
-        return buffer, buffer.getbuffer().nbytes, request.args.get("connection_id") or None
+        return buffer, buffer.getbuffer().nbytes, queried_connection()
     raise UnsupportedMediaType("send application/json {\"raw\": ...} or message/rfc822")
 
 
