@@ -73,8 +73,9 @@ def test_every_status_and_code_a_route_declares_is_documented_and_no_other(app: 
         assert declared is not None
         code_side, doc_side = declared.answers(), documented_answers(doc, operation)
         if code_side != doc_side:
-            mismatches.append(f"{method} {path}: undocumented {sorted(code_side - doc_side, key=str)}"
-                              f", documented but never answered {sorted(doc_side - code_side, key=str)}")
+            extra, missing = code_side - doc_side, doc_side - code_side
+            mismatches.append(f"{method} {path}: undocumented {sorted(extra, key=str)}, "
+                              f"documented but never answered {sorted(missing, key=str)}")
     assert not mismatches, "\n".join(mismatches)
 
 

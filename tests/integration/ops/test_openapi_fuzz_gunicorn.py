@@ -40,7 +40,8 @@ def test_schemathesis_with_every_check_finds_nothing_against_gunicorn(
         connect(SimpleNamespace(url=url), site, ACCOUNT)  # type: ignore[arg-type]
         run = subprocess.run(  # noqa: S603 - our own fixed command line
             [str(SCHEMATHESIS), "--config-file", str(CONFIG), "run", f"{url}/openapi.json",
-             "--checks", "all", "--exclude-checks", "use_after_free", "--header", f"Authorization: Bearer {site.api_key}",
+             "--checks", "all", "--exclude-checks", "use_after_free",
+             "--header", f"Authorization: Bearer {site.api_key}",
              "--max-examples", "15", "--seed", "20251125", "--max-time", "75",
              "--workers", "1", "--request-timeout", "20", "--no-color"],
             cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(CONFIG.parent)},
