@@ -31,7 +31,8 @@ _HTTP_CODES = {
 
 def wants_json() -> bool:
     path = request.path
-    return path.startswith(("/v1", "/wp-json", "/risc", "/healthz", "/readyz", "/metrics"))
+    return path.startswith(("/v1", "/wp-json", "/risc", "/healthz", "/readyz", "/metrics",
+                            "/openapi.json"))
 
 
 def json_error(code: str, message: str, status: int, retry_after: int | None = None) -> Response:
