@@ -49,7 +49,9 @@ def create_app_from_container(container: Container) -> Flask:
         api_lifecycle,
         api_messages,
         api_sites,
+        body,
         consent,
+        declare,
         errors,
         ops,
         postsmtp,
@@ -59,6 +61,7 @@ def create_app_from_container(container: Container) -> Flask:
 
     errors.init_app(app)
     security.init_app(app)
+    app.before_request(declare.refuse_unknown_query)
     app.register_blueprint(ops.bp)
     app.register_blueprint(api_connections.bp)
     app.register_blueprint(api_lifecycle.bp)
@@ -67,6 +70,8 @@ def create_app_from_container(container: Container) -> Flask:
     app.register_blueprint(postsmtp.bp)
     app.register_blueprint(consent.bp)
     app.register_blueprint(risc.bp)
+    # Innermost, so that whatever reads a body (forms included) gets all of it or a 400.
+    app.wsgi_app = body.ExactBody(app.wsgi_app)  # type: ignore[method-assign]
 
     if settings.trusted_proxies:
         n = settings.trusted_proxies

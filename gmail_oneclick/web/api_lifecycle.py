@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
+from gmail_oneclick.errors import NotFound, Unauthorized
 from gmail_oneclick.services import privacy, revocation
 from gmail_oneclick.web import container
 from gmail_oneclick.web.auth import current_site
+from gmail_oneclick.web.declare import declare
 
 bp = Blueprint("api_lifecycle", __name__)
 
 
 @bp.delete("/v1/connections/<connection_id>")
+@declare(ok=[204], errors=[Unauthorized, NotFound])
 def delete_connection(connection_id: str) -> Response:
     """Revoke at Google (unless another site's connection shares the grant) and purge: 204."""
     site = current_site()
@@ -22,6 +25,7 @@ def delete_connection(connection_id: str) -> Response:
 
 
 @bp.get("/v1/connections/<connection_id>/export")
+@declare(errors=[Unauthorized, NotFound])
 def export_connection(connection_id: str) -> Response:
     site = current_site()
     with container().uow() as uow:

@@ -12,13 +12,12 @@ import base64
 import binascii
 import functools
 import io
-import json
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
+from gmail_oneclick import errors
 from gmail_oneclick.errors import (
     InvalidMessage,
     InvalidRequest,
@@ -35,12 +34,12 @@ from gmail_oneclick.services.sending import (
     authenticate_and_send,
     send_message,
 )
-from gmail_oneclick.web import container
+from gmail_oneclick.web import body, container
 from gmail_oneclick.web.auth import bearer_token, current_site
+from gmail_oneclick.web.declare import declare
 
 bp = Blueprint("api_messages", __name__)
 
-READ_CHUNK = 256 * 1024
 # base64 of the largest message, plus room for the JSON around it.
 MAX_JSON_BYTES = (MAX_MESSAGE_BYTES + 2) // 3 * 4 + 64 * 1024
 TOO_LARGE = f"messages are limited to {MAX_MESSAGE_BYTES} bytes (35 MB)"
@@ -48,6 +47,17 @@ TOO_LARGE = f"messages are limited to {MAX_MESSAGE_BYTES} bytes (35 MB)"
 # key check and the choice of connection share one read transaction. A larger body, or one of
 # unknown length, is read only after the key is good.
 READ_BEFORE_AUTH = 64 * 1024
+SEND_FIELDS = {"raw": body.Field(required=True, invalid=InvalidMessage),
+               "connection_id": body.Field(nullable=True)}
+# What a send may answer, on this route and on Post SMTP's.
+SEND_ERRORS = (
+    InvalidRequest, InvalidMessage, errors.TooManyRecipients, errors.ConnectionRequired,
+    errors.Unauthorized, errors.PermissionDeniedUpstream, errors.NotFound,
+    errors.ReconnectRequired, errors.ScopeMissing, errors.MailServiceNotEnabled,
+    errors.IdempotencyInProgress, MessageTooLarge, UnsupportedMediaType,
+    errors.IdempotencyKeyReused, errors.RateLimited, errors.UpstreamUnavailable,
+    errors.DeliveryUnknown,
+)
 
 
 def gmail_sender() -> GmailSender:
@@ -70,24 +80,19 @@ def sending() -> Sending:
                    **c.extras.get("sending_options", {}))
 
 
-def _chunks(limit: int) -> Iterator[bytes]:
-    """The request body in chunks, refused with 413 past ``limit`` bytes, announced or not."""
-    announced = request.content_length
-    if announced is not None and announced > limit:
-        raise MessageTooLarge(TOO_LARGE)
-    total = 0
-    while chunk := request.stream.read(READ_CHUNK):
-        total += len(chunk)
-        if total > limit:
-            raise MessageTooLarge(TOO_LARGE)
-        yield chunk
+def _too_large() -> MessageTooLarge:
+    return MessageTooLarge(TOO_LARGE)
 
 
 def read_body(limit: int) -> io.BytesIO:
     buffer = io.BytesIO()
-    for chunk in _chunks(limit):
+    for chunk in body.chunks(limit, _too_large):
         buffer.write(chunk)
     return buffer
+
+
+def read_bytes(limit: int) -> bytearray:
+    return body.read_bytes(limit, _too_large)
 
 
 def decode_raw(value: Any, name: str = "raw") -> bytes:
@@ -107,35 +112,26 @@ def decode_raw(value: Any, name: str = "raw") -> bytes:
         raise InvalidMessage(f'"{name}" is not valid base64url') from None
 
 
-def read_bytes(limit: int) -> bytearray:
-    """The whole body (no BytesIO: json.loads takes a bytearray without another copy)."""
-    data = bytearray()
-    for chunk in _chunks(limit):
-        data += chunk
-    return data
+def json_body(fields: body.Fields, *, open_ended: bool = False,
+              data: bytearray | None = None) -> dict[str, Any]:
+    """A send's JSON body (from ``data`` when already read); the raw bytes are a temporary,
+    gone as soon as they are parsed."""
+    if data is None:
+        data = read_bytes(MAX_JSON_BYTES)
+    return body.parse_json_object(data, fields, open_ended=open_ended)
 
 
-def json_body(limit: int = MAX_JSON_BYTES) -> dict[str, Any]:
-    # The raw bytes are a temporary: gone as soon as they are parsed.
-    return parse_json_object(read_bytes(limit))
+def optional_str(fields: dict[str, Any], name: str) -> str | None:
+    """A field json_body already type-checked as a string or null; "" counts as absent."""
+    value = fields.get(name)
+    return value if isinstance(value, str) and value else None
 
 
-def parse_json_object(data: bytes | bytearray) -> dict[str, Any]:
-    try:
-        body = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidRequest("the body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise InvalidRequest("the body must be a JSON object")
-    return body
-
-
-def optional_str(body: dict[str, Any], name: str) -> str | None:
-    value = body.get(name)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise InvalidRequest(f'"{name}" must be a string')
+def queried_connection() -> str | None:
+    """``?connection_id=``; present but empty is a 400, not "pick one for me"."""
+    value = request.args.get("connection_id")
+    if value is not None and not value:
+        raise InvalidRequest("connection_id in the query must not be empty")
     return value
 
 
@@ -143,14 +139,18 @@ def message_from_request(data: bytearray | None = None) -> tuple[io.BytesIO, int
     """(message stream, size, connection_id) from either accepted content type; from ``data``
     when the body was already read, else read from the request here."""
     if request.mimetype == "application/json":
-        body = parse_json_object(data) if data is not None else json_body()
-        connection_id = optional_str(body, "connection_id")
-        raw = decode_raw(body.pop("raw", None))
-        del body
+        fields = json_body(SEND_FIELDS, data=data)
+        connection_id = optional_str(fields, "connection_id")
+        queried = queried_connection()
+        if connection_id and queried and connection_id != queried:
+            raise InvalidRequest("connection_id differs between the body and the query")
+        connection_id = connection_id or queried
+        raw = decode_raw(fields.pop("raw", None))
+        del fields
         return io.BytesIO(raw), len(raw), connection_id
     if request.mimetype == "message/rfc822":
         buffer = io.BytesIO(data) if data is not None else read_body(MAX_MESSAGE_BYTES)
-        return buffer, buffer.getbuffer().nbytes, request.args.get("connection_id") or None
+        return buffer, buffer.getbuffer().nbytes, queried_connection()
     raise UnsupportedMediaType("send application/json {\"raw\": ...} or message/rfc822")
 
 
@@ -166,6 +166,7 @@ def send(message: io.BytesIO, size: int, *, site_id: str, connection_id: str | N
 
 
 @bp.post("/v1/messages")
+@declare(errors=SEND_ERRORS, query=["connection_id"], body=SEND_FIELDS)
 def post_message() -> Response:
     announced = request.content_length
     # Not with an Idempotency-Key: its claim makes the first transaction a write, which a

@@ -19,6 +19,7 @@ from gmail_oneclick.services import consent
 from gmail_oneclick.services.consent import STATE_TTL, LinkGone, LinkNotFound, looks_like_secret
 from gmail_oneclick.services.consent_callback import Result, StateRejected, finish_consent
 from gmail_oneclick.web import container
+from gmail_oneclick.web.declare import declare
 
 bp = Blueprint("consent", __name__)
 
@@ -95,6 +96,7 @@ def connect_submit(token: str) -> Response:
 
 
 @bp.get("/oauth2/callback")
+@declare(query=None)  # Google writes this query, and may add parameters of its own
 def oauth_callback() -> Response:
     c = container()
     args = request.args

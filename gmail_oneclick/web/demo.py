@@ -17,6 +17,7 @@ from gmail_oneclick.ids import new_secret, same_secret
 from gmail_oneclick.services import connections, consent
 from gmail_oneclick.services.consent import looks_like_secret
 from gmail_oneclick.web import container
+from gmail_oneclick.web.declare import declare
 
 bp = Blueprint("demo", __name__, url_prefix=DEMO_PATH)
 
@@ -48,6 +49,7 @@ def _page(csrf: str, status: int = 200) -> Response:
 
 @bp.get("")
 @bp.get("/return")
+@declare(query=RESULT_KEYS)
 def home() -> Response:
     return _page(_csrf_cookie() or new_secret())
 

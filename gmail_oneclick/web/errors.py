@@ -12,6 +12,7 @@ from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from gmail_oneclick.errors import ServiceError
+from gmail_oneclick.web.declare import check_answer
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,8 @@ _HTTP_CODES = {
 
 def wants_json() -> bool:
     path = request.path
-    return path.startswith(("/v1", "/wp-json", "/risc", "/healthz", "/readyz", "/metrics"))
+    return path.startswith(("/v1", "/wp-json", "/risc", "/healthz", "/readyz", "/metrics",
+                            "/openapi.json"))
 
 
 def json_error(code: str, message: str, status: int, retry_after: int | None = None) -> Response:
@@ -52,6 +54,7 @@ def page_error(title: str, message: str, status: int) -> Response:
 
 
 def _service_error(exc: ServiceError) -> Response:
+    check_answer(exc)
     if wants_json():
         return json_error(exc.code, exc.message, exc.status, exc.retry_after)
     return page_error("Something went wrong", exc.message, exc.status)

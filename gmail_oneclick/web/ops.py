@@ -27,6 +27,7 @@ from gmail_oneclick.db import connections, webhook_outbox
 from gmail_oneclick.errors import UpstreamUnavailable
 from gmail_oneclick.model import Status
 from gmail_oneclick.web import container
+from gmail_oneclick.web.declare import declare
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +35,13 @@ bp = Blueprint("ops", __name__)
 
 
 @bp.get("/healthz")
+@declare(errors=[])
 def healthz() -> Response:
     return jsonify({"status": "ok"})
 
 
 @bp.get("/readyz")
+@declare(errors=[], other=[503])
 def readyz() -> Response:
     checks: dict[str, str] = {}
     c = container()
@@ -109,6 +112,7 @@ def _scrape_registry() -> CollectorRegistry:
 
 
 @bp.get("/metrics")
+@declare(errors=[UpstreamUnavailable])
 def prometheus_metrics() -> Response:
     """Prometheus text format. A database failure fails the scrape (503): a silently missing
     backlog gauge would look like an empty backlog."""
@@ -121,6 +125,7 @@ def prometheus_metrics() -> Response:
 
 
 @bp.get("/openapi.json")
+@declare()
 def openapi_document() -> Response:
     """The plugin API's OpenAPI 3.1 document (gmail_oneclick/openapi.json)."""
     return Response(_openapi_text(), mimetype="application/json")

@@ -13,19 +13,30 @@ import io
 
 from flask import Blueprint, Response, jsonify, request
 
-from gmail_oneclick.errors import UnsupportedMediaType
-from gmail_oneclick.web.api_messages import decode_raw, json_body, optional_str, send
+from gmail_oneclick.errors import InvalidMessage, UnsupportedMediaType
+from gmail_oneclick.web.api_messages import SEND_ERRORS, decode_raw, json_body, optional_str, send
 from gmail_oneclick.web.auth import current_site
+from gmail_oneclick.web.body import Field
+from gmail_oneclick.web.declare import declare
 
 bp = Blueprint("postsmtp", __name__)
 
+# Every field Post SMTP sends is type-checked; fields a later Post SMTP adds are let through
+# (open-ended), as the relay it replaces does, and never read.
+FIELDS = {
+    "message": Field(required=True, invalid=InvalidMessage),
+    "headers": Field(), "site_url": Field(),
+    "account_key": Field(nullable=True), "gmail_email": Field(nullable=True),
+}
+
 
 @bp.post("/wp-json/gmail-oauth/v1/send-email")
+@declare(errors=SEND_ERRORS, body=FIELDS, open_ended=True)
 def send_email() -> Response:
     site = current_site()
     if request.mimetype != "application/json":
         raise UnsupportedMediaType("send application/json as Post SMTP does")
-    body = json_body()
+    body = json_body(FIELDS, open_ended=True)
     # "headers" repeats the message's own header block and "site_url" is informational: the
     # API key already names the site. Neither is read further, so neither can leak anywhere.
     account_email = optional_str(body, "gmail_email")

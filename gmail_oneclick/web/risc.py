@@ -10,14 +10,16 @@ from __future__ import annotations
 import logging
 import threading
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify
 
 from gmail_oneclick import metrics
 from gmail_oneclick.bootstrap import Container
+from gmail_oneclick.errors import InvalidRequest
 from gmail_oneclick.google.risc import MAX_TOKEN_BYTES, InvalidSecurityEvent, RiscVerifier
 from gmail_oneclick.ids import new_id
 from gmail_oneclick.services import revocation
-from gmail_oneclick.web import container
+from gmail_oneclick.web import body, container
+from gmail_oneclick.web.declare import declare
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +46,13 @@ def _invalid(reason: str) -> Response:
 
 
 @bp.post("/risc")
+@declare(ok=[202], errors=[])
 def receive() -> Response:
-    if (request.content_length or 0) > MAX_TOKEN_BYTES:
-        return _invalid("token too large")
+    try:
+        raw = bytes(body.read_bytes(MAX_TOKEN_BYTES, lambda: InvalidRequest("token too large")))
+    except InvalidRequest as exc:  # too large, or ended before its Content-Length
+        return _invalid(exc.message)
     c = container()
-    # At most one byte past the limit: a chunked body announces no length and may not end.
-    raw = request.stream.read(MAX_TOKEN_BYTES + 1)
     try:
         claims = verifier(c).verify(raw, now=c.clock.now().timestamp())
     except InvalidSecurityEvent as exc:
