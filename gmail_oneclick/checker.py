@@ -23,6 +23,7 @@ from typing import Any
 from gmail_oneclick import metrics
 from gmail_oneclick.bootstrap import Container
 from gmail_oneclick.ids import new_id
+from gmail_oneclick.netpolicy import TargetPolicy
 from gmail_oneclick.services import revocation, webhooks
 from gmail_oneclick.webhook_http import RequestsWebhookTransport
 
@@ -34,6 +35,12 @@ CLAIM_HOLD = timedelta(minutes=15)
 DELIVERY_SECONDS = 10
 # Google does not redeliver a security event after days; older jti records only take space.
 RISC_JTI_RETENTION = timedelta(days=30)
+
+
+def webhook_transport(container: Container) -> RequestsWebhookTransport:
+    """Webhook HTTP under the address policy of the settings (public addresses only unless
+    sandbox mode or GMAIL_ONECLICK_WEBHOOK_PRIVATE_TARGETS=allow)."""
+    return RequestsWebhookTransport(TargetPolicy.from_settings(container.settings))
 
 
 def lease_owner() -> str:
@@ -61,7 +68,7 @@ def sweep(container: Container, *, transport: webhooks.WebhookTransport | None =
         for outcome in pool.map(lambda cid: _verify(container, cid, owner), due):
             counts[outcome] += 1
     delivery = webhooks.deliver_due(
-        container.uow, transport or RequestsWebhookTransport(), container.clock,
+        container.uow, transport or webhook_transport(container), container.clock,
         lease_owner=owner, concurrency=settings.checker_concurrency)
     result = {
         "claimed": counts["claimed"],
@@ -101,7 +108,7 @@ def run_forever(container: Container, *, stop: threading.Event | None = None) ->
     from apscheduler.schedulers.background import BackgroundScheduler
 
     owner = lease_owner()
-    transport = RequestsWebhookTransport()
+    transport = webhook_transport(container)
     scheduler = BackgroundScheduler(timezone="UTC")
     common: dict[str, Any] = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 30}
     every = container.settings.checker_sweep_seconds

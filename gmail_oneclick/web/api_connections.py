@@ -63,7 +63,7 @@ def create_connection() -> tuple[Response, int]:
 
 @bp.get("/v1/connections")
 def list_connections() -> Response:
-    site = current_site()
+    site = current_site(allow_pending=True)
     with container().uow() as uow:
         found = connections.list_for_site(uow, site.id)
     return jsonify({"connections": [c.to_public() for c in found]})
@@ -71,7 +71,7 @@ def list_connections() -> Response:
 
 @bp.get("/v1/connections/<connection_id>")
 def get_connection(connection_id: str) -> Response:
-    site = current_site()
+    site = current_site(allow_pending=True)
     with container().uow() as uow:
         found = connections.get_for_site(uow, site.id, connection_id)
     return jsonify(found.to_public())
