@@ -13,8 +13,8 @@ from standardwebhooks import Webhook
 
 from gmail_oneclick import checker
 from gmail_oneclick.db import webhook_outbox
-from gmail_oneclick.services import webhooks
 from gmail_oneclick.netpolicy import TargetPolicy
+from gmail_oneclick.services import webhooks
 from gmail_oneclick.webhook_http import RequestsWebhookTransport
 from tests.conftest import register_site
 
