@@ -5,7 +5,10 @@ sends nothing until it serves its verification token at
 from __future__ import annotations
 
 import base64
+import contextlib
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -207,3 +210,33 @@ def test_sites_the_operator_adds_are_verified_at_creation(client: Any, site: Any
     assert response.status_code == 201
     verified = client.post(f"/v1/sites/{site.id}/verify", headers=site.auth)
     assert verified.status_code == 200 and verified.get_json()["verified"] is True
+
+
+def test_an_origin_trickling_its_answer_is_cut_off_at_the_time_bound() -> None:
+    """A server sending one byte at a time never holds a worker past the fetch's bound."""
+    from gmail_oneclick.netpolicy import TargetPolicy
+    from gmail_oneclick.webhook_http import RequestsOriginFetcher
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def trickle() -> None:
+        conn, _ = listener.accept()
+        conn.recv(4096)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n")
+        with contextlib.suppress(OSError):
+            while not stop.wait(0.1):
+                conn.sendall(b"a")
+        conn.close()
+
+    thread = threading.Thread(target=trickle, daemon=True)
+    thread.start()
+    started = time.monotonic()
+    answer = RequestsOriginFetcher(TargetPolicy(allow_private=True), seconds=0.5).fetch(
+        f"http://127.0.0.1:{listener.getsockname()[1]}/.well-known/gmail-oneclick/site_x")
+    elapsed = time.monotonic() - started
+    stop.set()
+    thread.join(timeout=5)
+    listener.close()
+    assert answer.status == 0
+    assert elapsed < 1.5
