@@ -154,6 +154,9 @@ def build(
             f"{PREFIX}GOOGLE_CLIENT_ID and {PREFIX}GOOGLE_CLIENT_SECRET are required "
             f"(or set {PREFIX}SANDBOX=1 to use the bundled Google sandbox)"
         )
+    if settings.webhook_private_targets == "allow" and not settings.sandbox:
+        log.warning("%sWEBHOOK_PRIVATE_TARGETS=allow: webhooks and site verification may "
+                    "reach loopback and private addresses; never on a public service", PREFIX)
     keyring = load_keyring(settings)
     engine = make_engine(settings.sqlalchemy_url)
     try:

@@ -24,6 +24,7 @@ from gmail_oneclick import metrics
 from gmail_oneclick.bootstrap import Container
 from gmail_oneclick.google.risc import jti_retention
 from gmail_oneclick.ids import new_id
+from gmail_oneclick.netpolicy import TargetPolicy
 from gmail_oneclick.services import revocation, webhooks
 from gmail_oneclick.webhook_http import RequestsWebhookTransport
 
@@ -33,6 +34,12 @@ log = logging.getLogger(__name__)
 # verification can take, so only a crashed checker's claims ever come back early.
 CLAIM_HOLD = timedelta(minutes=15)
 DELIVERY_SECONDS = 10
+
+
+def webhook_transport(container: Container) -> RequestsWebhookTransport:
+    """Webhook HTTP under the address policy of the settings (public addresses only unless
+    sandbox mode or GMAIL_ONECLICK_WEBHOOK_PRIVATE_TARGETS=allow)."""
+    return RequestsWebhookTransport(TargetPolicy.from_settings(container.settings))
 
 
 def lease_owner() -> str:
@@ -60,7 +67,7 @@ def sweep(container: Container, *, transport: webhooks.WebhookTransport | None =
         for outcome in pool.map(lambda cid: _verify(container, cid, owner), due):
             counts[outcome] += 1
     delivery = webhooks.deliver_due(
-        container.uow, transport or RequestsWebhookTransport(), container.clock,
+        container.uow, transport or webhook_transport(container), container.clock,
         lease_owner=owner, concurrency=settings.checker_concurrency)
     result = {
         "claimed": counts["claimed"],
@@ -100,7 +107,7 @@ def run_forever(container: Container, *, stop: threading.Event | None = None) ->
     from apscheduler.schedulers.background import BackgroundScheduler
 
     owner = lease_owner()
-    transport = RequestsWebhookTransport()
+    transport = webhook_transport(container)
     scheduler = BackgroundScheduler(timezone="UTC")
     common: dict[str, Any] = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 30}
     every = container.settings.checker_sweep_seconds

@@ -68,12 +68,14 @@ def sites() -> None:
 @clean_errors
 def sites_add(name: str, origins: tuple[str, ...], webhook_url: str | None) -> None:
     """Register a site. Prints its id, API key and webhook secret: they are shown only once."""
+    from gmail_oneclick.netpolicy import TargetPolicy
     from gmail_oneclick.services.sites import add_site
 
     container = container_for_cli()
     with container.uow() as uow:
         new = add_site(uow, container.clock, name=name, origins=list(origins),
-                       webhook_url=webhook_url)
+                       webhook_url=webhook_url,
+                       targets=TargetPolicy.from_settings(container.settings))
     emit({"site_id": new.site.id, "api_key": new.api_key, "webhook_secret": new.webhook_secret})
 
 

@@ -37,6 +37,10 @@ sites = Table(
     Column("api_key_hash", String(64), nullable=False, unique=True),  # sha256 hex of the key
     Column("created_at", TS, nullable=False),
     Column("key_rotated_at", TS, nullable=True),
+    # Null while a self-registered site has not proved it controls its origins (open
+    # registration); sites added by the operator are verified when added.
+    Column("verified_at", TS, nullable=True),
+    Column("verification_token_hash", String(64), nullable=True),  # sha256 hex; null once verified
 )
 
 connections = Table(

@@ -121,3 +121,20 @@ class IdempotencyKeyReused(ServiceError):
     """The Idempotency-Key was already used for a different message."""
 
     code, status = "idempotency_key_reused", 422
+
+
+# ---- open registration (issue 11) -------------------------------------------------------------
+
+
+class SiteUnverified(ServiceError):
+    """A self-registered site has not yet proved it controls its origins: it gets no connect
+    link and sends nothing until POST /v1/sites/{id}/verify succeeds."""
+
+    code, status = "site_unverified", 403
+
+
+class SiteVerificationFailed(ServiceError):
+    """An origin did not serve the site's verification token (unreachable, not 200, or
+    another body)."""
+
+    code, status = "site_verification_failed", 409

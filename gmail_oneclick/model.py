@@ -61,6 +61,8 @@ class Site:
     origins: tuple[str, ...]
     webhook_url: str | None
     created_at: datetime
+    # None while a self-registered site has not proved it controls its origins.
+    verified_at: datetime | None = None
 
     def to_public(self) -> dict[str, object]:
         return {
@@ -69,6 +71,7 @@ class Site:
             "origins": list(self.origins),
             "webhook_url": self.webhook_url,
             "created_at": rfc3339(self.created_at),
+            "verified_at": rfc3339(self.verified_at),
         }
 
 

@@ -76,6 +76,9 @@ VARIABLES: tuple[Var, ...] = (
     Var("registration", str, "closed", help="closed | open"),
     Var("registration_per_hour", int, 5,
         help="open registration: sites one client address may register per hour"),
+    Var("webhook_private_targets", str, "refuse",
+        help="refuse | allow: let webhooks and site verification reach loopback and private "
+             "addresses (development, private networks; always allowed in sandbox mode)"),
     Var("connect_ttl", int, 900, help="seconds a connect link stays usable"),
     Var("instance_path", str, "instance", help="folder of the default SQLite file"),
     Var("log_level", str, "INFO", help="DEBUG | INFO | WARNING | ERROR"),
@@ -178,6 +181,7 @@ class Settings:
     check_interval: int = 21600
     registration: str = "closed"
     registration_per_hour: int = 5
+    webhook_private_targets: str = "refuse"
     connect_ttl: int = 900
     instance_path: str = "instance"
     log_level: str = "INFO"
@@ -220,6 +224,8 @@ class Settings:
 
         if self.registration not in {"open", "closed"}:
             raise SettingsError(f"{PREFIX}REGISTRATION must be 'open' or 'closed'")
+        if self.webhook_private_targets not in {"refuse", "allow"}:
+            raise SettingsError(f"{PREFIX}WEBHOOK_PRIVATE_TARGETS must be 'refuse' or 'allow'")
         if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise SettingsError(f"{PREFIX}LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
         if self.connect_ttl < 60:

@@ -162,10 +162,12 @@ def register_site(
     origin: str = "https://blog.example.com",
     webhook_url: str | None = None,
 ) -> RegisteredSite:
+    from gmail_oneclick.netpolicy import TargetPolicy
     from gmail_oneclick.services.sites import add_site
 
     with container.uow() as uow:
-        new = add_site(uow, container.clock, name=name, origins=[origin], webhook_url=webhook_url)
+        new = add_site(uow, container.clock, name=name, origins=[origin], webhook_url=webhook_url,
+                       targets=TargetPolicy.from_settings(container.settings))
     return RegisteredSite(new.site.id, new.api_key, new.webhook_secret, origin)
 
 

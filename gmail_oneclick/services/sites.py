@@ -6,10 +6,12 @@ import base64
 import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
-from gmail_oneclick.errors import InvalidRequest, NotFound, Unauthorized
+from gmail_oneclick.errors import InvalidRequest, NotFound, SiteUnverified, Unauthorized
 from gmail_oneclick.ids import new_id, new_secret, same_secret, secret_hash
 from gmail_oneclick.model import Site, connection_owner, site_owner
+from gmail_oneclick.netpolicy import PUBLIC_ONLY, TargetPolicy
 from gmail_oneclick.ports import Clock
 from gmail_oneclick.services.consent import state_owner
 from gmail_oneclick.urls import check_service_url, normalise_origin
@@ -19,6 +21,8 @@ if TYPE_CHECKING:
 
 API_KEY_PREFIX = "goc_"
 WEBHOOK_SECRET_PURPOSE = "webhook_secret"
+# Where a self-registered site serves its verification token, under each of its origins.
+WELL_KNOWN = "/.well-known/gmail-oneclick/"
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,7 @@ class NewSite:
     site: Site
     api_key: str
     webhook_secret: str
+    verification_token: str | None = None  # only for a site registered pending
 
     def __repr__(self) -> str:
         return f"NewSite(site={self.site!r})"
@@ -59,35 +64,62 @@ def _check_origins(origins: list[str]) -> tuple[str, ...]:
     return tuple(clean)
 
 
-def _check_webhook_url(url: str | None) -> str | None:
+def _check_webhook_url(url: str | None, targets: TargetPolicy) -> str | None:
     if url is None or url == "":
         return None
     if not check_service_url(url):
         raise InvalidRequest("webhook URL must be https:// (http:// only for loopback hosts)")
+    if targets.refuses_host(urlsplit(url).hostname or ""):
+        raise InvalidRequest("webhook URL must reach a public internet address, not a "
+                             "loopback, private or link-local one")
     return url
 
 
 def add_site(
-    uow: UnitOfWork, clock: Clock, *, name: str, origins: list[str], webhook_url: str | None
+    uow: UnitOfWork, clock: Clock, *, name: str, origins: list[str], webhook_url: str | None,
+    targets: TargetPolicy = PUBLIC_ONLY, pending: bool = False,
 ) -> NewSite:
     """Register a site. Returns its id, API key and webhook secret (shown once, never stored clear).
 
-    Raises InvalidRequest for a bad name, origin or webhook URL; nothing is written then.
+    ``targets`` says which webhook URLs are acceptable (public addresses only by default).
+    A ``pending`` site (open registration) also gets a verification token (stored hashed) and
+    can do nothing but verify its origins until it has. Raises InvalidRequest for a bad name,
+    origin or webhook URL; nothing is written then.
     """
+    now = clock.now()
     site = Site(
         id=new_id("site"),
         name=_check_name(name),
         origins=_check_origins(origins),
-        webhook_url=_check_webhook_url(webhook_url),
-        created_at=clock.now(),
+        webhook_url=_check_webhook_url(webhook_url, targets),
+        created_at=now,
+        verified_at=None if pending else now,
     )
     api_key = new_secret(API_KEY_PREFIX)
     webhook_secret = _new_webhook_secret()
-    uow.sites.add(site, secret_hash(api_key))
+    token = new_secret() if pending else None
+    uow.sites.add(site, secret_hash(api_key), secret_hash(token) if token else None)
     uow.tokens.put(site_owner(site.id), WEBHOOK_SECRET_PURPOSE, webhook_secret.encode())
-    uow.audit.record("site:added", clock.now(), site_id=site.id)
+    uow.audit.record("site:added", now, site_id=site.id)
     uow.commit()
-    return NewSite(site, api_key, webhook_secret)
+    return NewSite(site, api_key, webhook_secret, token)
+
+
+def verification_urls(site: Site) -> list[str]:
+    """Where the site must serve its verification token: one URL per origin."""
+    return [origin + WELL_KNOWN + site.id for origin in site.origins]
+
+
+def require_verified(site: Site) -> Site:
+    """``site`` if it has proved it controls its origins. Raises SiteUnverified."""
+    if site.verified_at is None:
+        raise SiteUnverified(
+            f"site {site.id} has not verified its origin yet: serve the verification token "
+            f"from its registration as the whole body of {verification_urls(site)[0]}"
+            + (" (and likewise on its other origins)" if len(site.origins) > 1 else "")
+            + f", then call POST /v1/sites/{site.id}/verify"
+        )
+    return site
 
 
 _UNAUTHORIZED = "a valid site API key is required (Authorization: Bearer <key>)"
@@ -100,13 +132,14 @@ def plausible_api_key(api_key: str | None) -> str:
     return api_key
 
 
-def authenticate(uow: UnitOfWork, api_key: str | None) -> Site:
-    """The site owning ``api_key``. Raises Unauthorized; the comparison is constant time."""
+def authenticate(uow: UnitOfWork, api_key: str | None, *, allow_pending: bool = False) -> Site:
+    """The site owning ``api_key``. Raises Unauthorized (the comparison is constant time), and
+    SiteUnverified for a site still pending verification unless ``allow_pending``."""
     digest = secret_hash(plausible_api_key(api_key))
     found = uow.sites.by_api_key_hash(digest)
     if found is None or not same_secret(found[1], digest):
         raise Unauthorized(_UNAUTHORIZED)
-    return found[0]
+    return found[0] if allow_pending else require_verified(found[0])
 
 
 def rotate_api_key(uow: UnitOfWork, clock: Clock, site_id: str) -> str:

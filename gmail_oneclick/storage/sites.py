@@ -21,6 +21,7 @@ def _site(row: Any) -> Site:
         origins=tuple(row.origins),
         webhook_url=row.webhook_url,
         created_at=aware(row.created_at),  # type: ignore[arg-type]
+        verified_at=aware(row.verified_at),
     )
 
 
@@ -28,7 +29,8 @@ class SiteRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def add(self, site: Site, api_key_hash: str) -> None:
+    def add(self, site: Site, api_key_hash: str,
+            verification_token_hash: str | None = None) -> None:
         self.conn.execute(
             insert(sites).values(
                 id=site.id,
@@ -37,8 +39,24 @@ class SiteRepository:
                 webhook_url=site.webhook_url,
                 api_key_hash=api_key_hash,
                 created_at=site.created_at,
+                verified_at=site.verified_at,
+                verification_token_hash=verification_token_hash,
             )
         )
+
+    def verification_token_hash(self, site_id: str) -> str | None:
+        return self.conn.execute(
+            select(sites.c.verification_token_hash).where(sites.c.id == site_id)
+        ).scalar_one_or_none()
+
+    def mark_verified(self, site_id: str, at: datetime) -> bool:
+        """Verify a pending site once; False when it is gone or already verified."""
+        result = self.conn.execute(
+            update(sites)
+            .where(sites.c.id == site_id, sites.c.verified_at.is_(None))
+            .values(verified_at=at, verification_token_hash=None)
+        )
+        return result.rowcount == 1
 
     def get(self, site_id: str) -> Site | None:
         row = self.conn.execute(select(sites).where(sites.c.id == site_id)).first()

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from gmail_oneclick.errors import InvalidRequest, NotFound, Unauthorized
+from gmail_oneclick.errors import InvalidRequest, NotFound, SiteUnverified, Unauthorized
 from gmail_oneclick.model import rfc3339
 from gmail_oneclick.services import connections, consent
 from gmail_oneclick.web import body, container
@@ -31,7 +31,7 @@ def json_object(fields: Fields) -> dict[str, Any]:
 
 
 @bp.post("/v1/connections")
-@declare(ok=[201], errors=[Unauthorized], body=CREATE_FIELDS)
+@declare(ok=[201], errors=[Unauthorized, SiteUnverified], body=CREATE_FIELDS)
 def create_connection() -> tuple[Response, int]:
     site = current_site()
     fields = json_object(CREATE_FIELDS)
@@ -48,7 +48,7 @@ def create_connection() -> tuple[Response, int]:
 @bp.get("/v1/connections")
 @declare(errors=[Unauthorized])
 def list_connections() -> Response:
-    site = current_site()
+    site = current_site(allow_pending=True)
     with container().uow() as uow:
         found = connections.list_for_site(uow, site.id)
     return jsonify({"connections": [c.to_public() for c in found]})
@@ -57,7 +57,7 @@ def list_connections() -> Response:
 @bp.get("/v1/connections/<connection_id>")
 @declare(errors=[Unauthorized, NotFound])
 def get_connection(connection_id: str) -> Response:
-    site = current_site()
+    site = current_site(allow_pending=True)
     with container().uow() as uow:
         found = connections.get_for_site(uow, site.id, connection_id)
     return jsonify(found.to_public())

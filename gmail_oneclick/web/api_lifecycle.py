@@ -17,7 +17,7 @@ bp = Blueprint("api_lifecycle", __name__)
 @declare(ok=[204], errors=[Unauthorized, NotFound])
 def delete_connection(connection_id: str) -> Response:
     """Revoke at Google (unless another site's connection shares the grant) and purge: 204."""
-    site = current_site()
+    site = current_site(allow_pending=True)
     c = container()
     revocation.disconnect(c.uow, c.google, c.clock, site_id=site.id,
                           connection_id=connection_id)
@@ -27,7 +27,7 @@ def delete_connection(connection_id: str) -> Response:
 @bp.get("/v1/connections/<connection_id>/export")
 @declare(errors=[Unauthorized, NotFound])
 def export_connection(connection_id: str) -> Response:
-    site = current_site()
+    site = current_site(allow_pending=True)
     with container().uow() as uow:
         document = privacy.export_connection(uow, site.id, connection_id)
     response = jsonify(document)

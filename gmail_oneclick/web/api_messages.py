@@ -56,7 +56,7 @@ SEND_ERRORS = (
     errors.ReconnectRequired, errors.ScopeMissing, errors.MailServiceNotEnabled,
     errors.IdempotencyInProgress, MessageTooLarge, UnsupportedMediaType,
     errors.IdempotencyKeyReused, errors.RateLimited, errors.UpstreamUnavailable,
-    errors.DeliveryUnknown,
+    errors.DeliveryUnknown, errors.SiteUnverified,
 )
 
 

@@ -17,11 +17,13 @@ def bearer_token() -> str | None:
     return value.strip()
 
 
-def current_site() -> Site:
-    """The site whose API key authenticates this request. Raises Unauthorized."""
+def current_site(*, allow_pending: bool = False) -> Site:
+    """The site whose API key authenticates this request. Raises Unauthorized, and
+    SiteUnverified for a site still pending verification unless ``allow_pending`` (routes that
+    only read what the site owns: a pending site owns nothing)."""
     site: Site | None = g.get("site")
     if site is None:
         with container().uow(readonly=True) as uow:
-            site = sites.authenticate(uow, bearer_token())
+            site = sites.authenticate(uow, bearer_token(), allow_pending=True)
         g.site = site
-    return site
+    return site if allow_pending else sites.require_verified(site)

@@ -52,6 +52,18 @@ def add_site(env: dict[str, str], *extra: str) -> dict[str, Any]:
     return json.loads(proc.stdout)  # type: ignore[no-any-return]
 
 
+def test_sites_add_refuses_a_loopback_webhook_url_unless_private_targets_are_allowed(
+    env: dict[str, str],
+) -> None:
+    args = ["sites", "add", "--name", "Blog", "--origin", "https://blog.example.com",
+            "--webhook-url", "http://127.0.0.1:8080/hook"]
+    assert "public internet address" in one_error_line(run(args, env))
+    allowed = {**env, "GMAIL_ONECLICK_WEBHOOK_PRIVATE_TARGETS": "allow"}
+    proc = run(args, allowed, check=True)
+    assert json.loads(proc.stdout)["site_id"].startswith("site_")
+    assert "WEBHOOK_PRIVATE_TARGETS=allow" in proc.stderr  # the operator is told
+
+
 def test_keys_generate_prints_a_keyring_entry_that_parses() -> None:
     proc = run(["keys", "generate"], {}, check=True)
     entry = proc.stdout.strip().splitlines()[-1]
@@ -71,6 +83,7 @@ def test_sites_add_shows_secrets_once_and_stores_only_hashes(env: dict[str, str]
     assert site["webhook_secret"].startswith("whsec_")
     listed = json.loads(run(["sites", "list"], env, check=True).stdout)
     assert listed["sites"][0]["site_id"] == site["site_id"]
+    assert listed["sites"][0]["verified_at"]  # the operator's sites need no verification
     assert site["api_key"] not in json.dumps(listed)
     db = Path(env["GMAIL_ONECLICK_DATABASE_URL"].removeprefix("sqlite:///"))
     if db.exists():

@@ -153,6 +153,13 @@ def wait_until(predicate: Callable[[], Any], timeout: float, what: str,
 
 
 @pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The webhook receiver runs on loopback: private targets allowed, as an operator does for
+    receivers on a private network."""
+    return settings.replace(webhook_private_targets="allow")
+
+
+@pytest.fixture
 def stack_settings(settings: Settings) -> Settings:
     """The root settings (PostgreSQL, sandbox URLs) for a service on its own loopback port:
     three workers of four threads, two checkers sweeping every second, checks hourly (a test

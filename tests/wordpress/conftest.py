@@ -123,11 +123,11 @@ class Service:
 
     def deliver_webhooks(self) -> dict[str, int]:
         """Post every due webhook now (what the checker does every few seconds)."""
+        from gmail_oneclick.checker import webhook_transport
         from gmail_oneclick.services import webhooks
-        from gmail_oneclick.webhook_http import RequestsWebhookTransport
 
         counts = webhooks.deliver_due(
-            self.container.uow, RequestsWebhookTransport(), self.container.clock,
+            self.container.uow, webhook_transport(self.container), self.container.clock,
             lease_owner="wordpress-tests", concurrency=1)
         return {"delivered": counts.delivered, "retried": counts.retried,
                 "failed": counts.failed}

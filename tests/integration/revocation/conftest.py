@@ -16,8 +16,16 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from gmail_oneclick.model import Connection, connection_owner
+from gmail_oneclick.settings import Settings
 from tests.accounts import Linked, link_account
 from tests.dbscan import database_bytes
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Webhook receivers here run on loopback: private targets allowed, as an operator does for
+    receivers on a private network (tests/security/test_webhook_ssrf.py covers the default)."""
+    return settings.replace(webhook_private_targets="allow")
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from standardwebhooks import Webhook
 
 from gmail_oneclick import checker
 from gmail_oneclick.db import webhook_outbox
+from gmail_oneclick.netpolicy import TargetPolicy
 from gmail_oneclick.services import webhooks
 from gmail_oneclick.webhook_http import RequestsWebhookTransport
 from tests.conftest import register_site
@@ -126,7 +127,8 @@ def test_a_slow_receiver_never_blocks_a_sweep(
     client.delete(f"/v1/connections/{linked.id}", headers=site.auth)
 
     started = time.monotonic()
-    counts = checker.sweep(container, transport=RequestsWebhookTransport(read_timeout=0.3))
+    counts = checker.sweep(container, transport=RequestsWebhookTransport(
+        TargetPolicy.from_settings(container.settings), read_timeout=0.3))
     elapsed = time.monotonic() - started
 
     assert counts["verified"] == 1
@@ -163,7 +165,7 @@ def test_two_deliverers_at_once_post_each_event_once(
 
     def deliver(owner: str) -> None:
         barrier.wait()
-        webhooks.deliver_due(container.uow, RequestsWebhookTransport(), container.clock,
+        webhooks.deliver_due(container.uow, checker.webhook_transport(container), container.clock,
                              lease_owner=owner)
 
     threads = [threading.Thread(target=deliver, args=(f"w{i}",)) for i in range(2)]
