@@ -59,12 +59,13 @@ def test_a_dead_holders_lease_costs_a_send_seconds_and_says_the_real_wait_then_i
     busy, waited = _timed(post)
     assert busy.status_code == 503, busy.get_data(as_text=True)
     assert busy.get_json()["error"]["code"] == "upstream_unavailable"
-    # The rest of the dead holder's lease, not a fixed guess.
+    # The rest of the dead holder's lease (seconds, not a minute), not a fixed guess.
     assert busy.headers["Retry-After"] == str(tokens.LEASE_SECONDS - 3)
+    assert int(busy.headers["Retry-After"]) <= 15
     assert waited < 10, f"a send held its thread {waited:.1f} s for someone else's refresh"
     assert sandbox.state.refresh_count == before
 
-    clock.advance(seconds=tokens.LEASE_SECONDS - 3 + 1)  # the lease ended, nobody renewed it
+    clock.advance(seconds=15)  # 18 s after the crash the lease has ended: nobody renewed it
     sent, waited = _timed(post)
     assert sent.status_code == 200, sent.get_data(as_text=True)
     assert sandbox.state.refresh_count == before + 1
