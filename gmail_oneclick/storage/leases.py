@@ -3,8 +3,8 @@
 A lease is ``connections.lease_owner`` / ``lease_until``, taken by a compare-and-set UPDATE in a
 short transaction (never held across the call to Google): it is free when empty, expired, or
 already ours. Leases are short; the holder renews its own while it works (services.heartbeat),
-so a lease outlives a crashed holder by seconds only. On SQLite every transaction begins IMMEDIATE, on PostgreSQL the UPDATE locks the
-row, so two processes can never both see it free.
+so a lease outlives a crashed holder by seconds only. On SQLite every transaction begins
+IMMEDIATE, on PostgreSQL the UPDATE locks the row, so two processes can never both see it free.
 """
 
 from __future__ import annotations

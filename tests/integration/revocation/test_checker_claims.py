@@ -84,4 +84,4 @@ def test_claim_times_outlast_the_refresh_lease_they_may_leave_behind() -> None:
 
     assert checker.CLAIM_HOLD.total_seconds() >= tokens.LEASE_SECONDS + heartbeat.RENEW_SECONDS
     assert tokens.LEASE_SECONDS >= 3 * heartbeat.RENEW_SECONDS  # a beat or two may be late
-    assert checker.CLAIM_HOLD <= timedelta(minutes=1)
+    assert timedelta(minutes=1) >= checker.CLAIM_HOLD

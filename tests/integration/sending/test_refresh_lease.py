@@ -83,7 +83,8 @@ def test_a_live_holder_renews_its_lease_and_keeps_it_past_its_first_end(
         _wait_for(lambda: (_holder(container, alice.id)[1] or first_end) > clock.now(),
                   "the holder's heartbeat to renew its lease")
         busy = post()
-        assert busy.status_code == 503 and busy.get_json()["error"]["code"] == "upstream_unavailable"
+        assert busy.status_code == 503
+        assert busy.get_json()["error"]["code"] == "upstream_unavailable"
         assert 1 <= int(busy.headers["Retry-After"]) <= tokens.LEASE_SECONDS
         assert _holder(container, alice.id)[0] == "send:slow"
     # The holder stopped (crashed): one lease later the next send takes over.
