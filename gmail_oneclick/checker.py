@@ -25,14 +25,16 @@ from gmail_oneclick.bootstrap import Container
 from gmail_oneclick.google.risc import jti_retention
 from gmail_oneclick.ids import new_id
 from gmail_oneclick.netpolicy import TargetPolicy
-from gmail_oneclick.services import revocation, webhooks
+from gmail_oneclick.services import heartbeat, revocation, webhooks
 from gmail_oneclick.webhook_http import RequestsWebhookTransport
 
 log = logging.getLogger(__name__)
 
-# How long a claimed connection stays invisible to other checkers: far longer than one
-# verification can take, so only a crashed checker's claims ever come back early.
-CLAIM_HOLD = timedelta(minutes=15)
+# How long a claimed connection stays invisible to other checkers: the sweep renews its claims
+# every heartbeat.RENEW_SECONDS until each is verified, so a crashed checker's claims come back
+# within CLAIM_HOLD. Longer than the refresh lease (services.tokens.LEASE_SECONDS): when a dead
+# checker's claim lapses, its refresh lease has lapsed too and the next checker is not "busy".
+CLAIM_HOLD = timedelta(seconds=20)
 DELIVERY_SECONDS = 10
 
 
@@ -63,7 +65,9 @@ def sweep(container: Container, *, transport: webhooks.WebhookTransport | None =
         uow.commit()
     counts: Counter[str] = Counter(claimed=len(due))
     workers = max(1, min(settings.checker_concurrency, len(due) or 1))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="checker") as pool:
+    with heartbeat.keep_claims(container.uow, container.clock, due, now + CLAIM_HOLD,
+                               CLAIM_HOLD), \
+            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="checker") as pool:
         for outcome in pool.map(lambda cid: _verify(container, cid, owner), due):
             counts[outcome] += 1
     delivery = webhooks.deliver_due(

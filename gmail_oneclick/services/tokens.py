@@ -8,6 +8,12 @@ re-reads the token after winning it, calls Google outside any transaction, and p
 token at once. Whoever loses the lease waits for the winner's token, so concurrent sends on one
 connection, in any thread or process sharing the database, cause one refresh.
 
+The lease is short (LEASE_SECONDS) and renewed by the holder's heartbeat (services.heartbeat)
+while it works, so a holder that crashed mid-refresh blocks others for LEASE_SECONDS at most.
+A send waits at most WAIT_SECONDS for someone else's refresh, then answers 503
+``upstream_unavailable`` with ``Retry-After`` = the rest of that lease: it never holds a worker
+thread for as long as a refresh may take.
+
 ``refresh_connection(uow_factory, google, clock, connection_id, *, lease_owner)`` is the forced
 refresh the periodic checker calls to verify a grant. It returns a RefreshOutcome; it never
 waits for a lease held by someone else (``busy``: that holder is verifying it right now).
@@ -20,11 +26,12 @@ from __future__ import annotations
 
 import hmac
 import logging
+import math
 import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from gmail_oneclick import metrics
@@ -43,7 +50,7 @@ from gmail_oneclick.ports import (
     TransientUpstream,
     UpstreamMisconfigured,
 )
-from gmail_oneclick.services import revocation
+from gmail_oneclick.services import heartbeat, revocation
 
 if TYPE_CHECKING:
     from gmail_oneclick.storage import UnitOfWork
@@ -53,8 +60,11 @@ log = logging.getLogger(__name__)
 ACCESS_TOKEN = "access_token"
 REFRESH_TOKEN = "refresh_token"
 REFRESH_MARGIN = timedelta(seconds=120)
-LEASE_SECONDS = 60  # longer than one token call may take (http_timeout)
-WAIT_SECONDS = 30.0
+# The refresh lease: renewed every heartbeat.RENEW_SECONDS while its holder works, so it needs
+# to outlive only a few missed beats, not the slowest token call.
+LEASE_SECONDS = 15
+# The most a send waits for another request's (or process's) refresh before answering 503.
+WAIT_SECONDS = 3.0
 POLL_SECONDS = 0.05
 
 UowFactory = Callable[[], "UnitOfWork"]
@@ -128,17 +138,28 @@ def access_token(
             now = clock.now()
             won = uow.leases.acquire(connection_id, owner, now,
                                      now + timedelta(seconds=LEASE_SECONDS))
+            held_until = None if won else uow.leases.holder(connection_id)[1]
             uow.commit()
         if won:
-            try:
-                return _refresh_under_lease(uow_factory, google, clock, connection_id, owner,
-                                            rejected)
-            except (TransientUpstream, UpstreamMisconfigured) as exc:
-                raise _service_error(exc) from None
+            with heartbeat.keep_lease(uow_factory, clock, connection_id, owner, LEASE_SECONDS):
+                try:
+                    return _refresh_under_lease(uow_factory, google, clock, connection_id,
+                                                owner, rejected)
+                except (TransientUpstream, UpstreamMisconfigured) as exc:
+                    raise _service_error(exc) from None
         if time.monotonic() >= deadline:
-            raise UpstreamUnavailable("a token refresh for this connection is taking too long",
-                                      retry_after=5)
+            raise UpstreamUnavailable(
+                "another request is refreshing this connection's access token; try again "
+                "shortly", retry_after=_lease_left(clock, held_until))
         sleep(POLL_SECONDS)
+
+
+def _lease_left(clock: Clock, until: datetime | None) -> int:
+    """Whole seconds until a lease held by someone else ends (at least 1): the longest a
+    caller can have to wait, since a dead holder stops renewing it."""
+    if until is None:
+        return 1
+    return max(1, math.ceil((until - clock.now()).total_seconds()))
 
 
 _RECONNECT = ("the Google account's authorization is gone; the site admin must connect "
@@ -256,7 +277,10 @@ def refresh_connection(
     if refresh_token is None:
         return RefreshOutcome("not_connected")
     try:
-        _refresh_or_raise(uow_factory, google, clock, connection_id, lease_owner, refresh_token)
+        with heartbeat.keep_lease(uow_factory, clock, connection_id, lease_owner,
+                                  LEASE_SECONDS):
+            _refresh_or_raise(uow_factory, google, clock, connection_id, lease_owner,
+                              refresh_token)
     except ReconnectRequired:
         return RefreshOutcome("revoked")
     except UpstreamMisconfigured:

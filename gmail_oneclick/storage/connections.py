@@ -150,8 +150,10 @@ class ConnectionRepository:
         claimed by moving their ``next_check_at`` to ``hold_until``. The caller commits at once.
 
         Claiming moves the schedule rather than taking the refresh lease, so the refresh itself
-        can still take its lease; ``SKIP LOCKED`` (PostgreSQL) and the compare-and-set keep two
-        checkers from claiming one connection.
+        can still take its lease. ``hold_until`` is short and the sweep renews it
+        (``renew_claims``) while it works, so a dead checker's claims come back soon.
+        ``SKIP LOCKED`` (PostgreSQL) and the compare-and-set keep two checkers from claiming
+        one connection.
         """
         t = connections.c
         due = (t.status == Status.CONNECTED.value) & or_(
@@ -173,6 +175,21 @@ class ConnectionRepository:
             if won == 1:
                 claimed.append(connection_id)
         return claimed
+
+    def renew_claims(self, connection_ids: list[str], held_until: datetime,
+                     until: datetime) -> int:
+        """Extend a sweep's claims still pending: those of ``connection_ids`` whose
+        ``next_check_at`` is still exactly its claim ``held_until`` (a verified one was
+        rescheduled, a lapsed one re-claimed by another checker with its own hold). Returns how
+        many were extended; the caller commits."""
+        t = connections.c
+        result = self.conn.execute(
+            update(connections)
+            .where(t.id.in_(connection_ids), t.next_check_at == held_until,
+                   t.status == Status.CONNECTED.value)
+            .values(next_check_at=until)
+        )
+        return int(result.rowcount)
 
     def schedule_check(self, connection_id: str, at: datetime) -> bool:
         """Set when the checker next verifies this connection (only while connected)."""

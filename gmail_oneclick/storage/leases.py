@@ -2,8 +2,9 @@
 
 A lease is ``connections.lease_owner`` / ``lease_until``, taken by a compare-and-set UPDATE in a
 short transaction (never held across the call to Google): it is free when empty, expired, or
-already ours. On SQLite every transaction begins IMMEDIATE, on PostgreSQL the UPDATE locks the
-row, so two processes can never both see it free.
+already ours. Leases are short; the holder renews its own while it works (services.heartbeat),
+so a lease outlives a crashed holder by seconds only. On SQLite every transaction begins
+IMMEDIATE, on PostgreSQL the UPDATE locks the row, so two processes can never both see it free.
 """
 
 from __future__ import annotations
@@ -35,6 +36,17 @@ class LeaseRepository:
         )
         return result.rowcount == 1
 
+    def renew(self, connection_id: str, owner: str, until: datetime) -> bool:
+        """Move our lease's end to ``until`` (the holder's heartbeat); False when it is not ours
+        any more (released, or taken over after it lapsed)."""
+        t = connections.c
+        result = self.conn.execute(
+            update(connections)
+            .where(t.id == connection_id, t.lease_owner == owner)
+            .values(lease_until=until)
+        )
+        return result.rowcount == 1
+
     def release(self, connection_id: str, owner: str) -> None:
         """Give the lease back (a no-op when it is not ours any more)."""
         t = connections.c
@@ -45,7 +57,7 @@ class LeaseRepository:
         )
 
     def holder(self, connection_id: str) -> tuple[str | None, datetime | None]:
-        """(owner, until) of the current lease, for tests and diagnostics."""
+        """(owner, until) of the current lease: a waiting send's Retry-After, tests."""
         t = connections.c
         row = self.conn.execute(
             select(t.lease_owner, t.lease_until).where(t.id == connection_id)
