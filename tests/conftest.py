@@ -21,6 +21,9 @@ from gmail_oneclick.migrate import upgrade
 from gmail_oneclick.settings import Settings
 from token_store import generate_key_entry
 
+# One headless Chromium per session for every browser test (tests/browser, tests/wordpress).
+pytest_plugins = ["tests.browsing"]
+
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 _template_lock = threading.Lock()
 _template_ready: dict[str, str] = {}
