@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Connection, and_, delete, insert, select, update
+from sqlalchemy import ColumnElement, Connection, and_, delete, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from gmail_oneclick.db import idempotency_keys
@@ -110,8 +110,11 @@ class IdempotencyRepository:
             )
         )
 
-    def delete_expired(self, before: datetime) -> int:
+    def delete_expired(self, before: datetime, *, limit: int) -> int:
+        """Delete up to ``limit`` records created before ``before`` (the retention)."""
+        t = idempotency_keys.c
+        old = select(t.site_id, t.key_hash).where(t.created_at < before).limit(limit)
         result = self.conn.execute(
-            delete(idempotency_keys).where(idempotency_keys.c.created_at < before)
+            delete(idempotency_keys).where(tuple_(t.site_id, t.key_hash).in_(old))
         )
         return int(result.rowcount)
