@@ -10,11 +10,14 @@ finds it (after the backoff of a failed attempt, or the lease of a process that 
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import queue
 import socket
 import threading
+import time
+import weakref
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
@@ -29,6 +32,18 @@ log = logging.getLogger(__name__)
 
 # Events waiting for a thread. Past this the checker delivers them (seconds later, not lost).
 QUEUE_SIZE = 1000
+# At exit (a CLI command, a stopping worker) what is queued gets this long to go out; the rest
+# stays in the outbox for the checker.
+EXIT_GRACE_SECONDS = 5.0
+
+_running: weakref.WeakSet[WebhookDispatcher] = weakref.WeakSet()
+
+
+@atexit.register
+def _finish_at_exit() -> None:
+    for dispatcher in list(_running):
+        if dispatcher.pid == os.getpid():
+            dispatcher.stop(EXIT_GRACE_SECONDS)
 
 
 class WebhookDispatcher:
@@ -68,6 +83,7 @@ class WebhookDispatcher:
                                           name=f"webhooks-{len(self._threads)}")
                 thread.start()
                 self._threads.append(thread)
+            _running.add(self)
 
     def _run(self) -> None:
         while True:
@@ -91,7 +107,11 @@ class WebhookDispatcher:
         """Finish what is queued, then end the threads."""
         with self._lock:
             threads, self._threads = self._threads, []
-        for _ in threads:
-            self._queue.put(None)
+        deadline = time.monotonic() + timeout
+        try:
+            for _ in threads:
+                self._queue.put(None, timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Full:
+            return  # daemon threads: they end with the process; the outbox keeps the rest
         for thread in threads:
-            thread.join(timeout)
+            thread.join(max(0.0, deadline - time.monotonic()))
