@@ -94,7 +94,7 @@ VARIABLES: tuple[Var, ...] = (
     Var("idempotency_lease_seconds", int, 300,
         help="seconds a send holds its Idempotency-Key; a key still held after a crash then "
              "answers delivery_unknown"),
-    Var("webhook_dispatch_threads", int, 2,
+    Var("webhook_dispatch_threads", int, 4,
         help="threads per process posting webhooks right after their commit; 0: checker only"),
     Var("audit_retention_days", int, 180, help="days audit events are kept"),
     Var("idempotency_retention_hours", int, 24,
@@ -197,7 +197,7 @@ class Settings:
     gmail_upload_threshold: int = 4 * 1024 * 1024
     gmail_send_attempts: int = 3
     idempotency_lease_seconds: int = 300
-    webhook_dispatch_threads: int = 2
+    webhook_dispatch_threads: int = 4
     audit_retention_days: int = 180
     idempotency_retention_hours: int = 24
     webhook_retention_days: int = 7

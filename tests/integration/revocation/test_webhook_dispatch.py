@@ -38,7 +38,7 @@ class LoopbackTransport:
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return settings.replace(webhook_dispatch_threads=2)  # the production default
+    return settings.replace(webhook_dispatch_threads=Settings.webhook_dispatch_threads)
 
 
 @pytest.fixture
