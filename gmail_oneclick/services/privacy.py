@@ -1,9 +1,9 @@
 """Data-subject rights: export everything held about a Google account, and forget it.
 
 Exports never carry a secret or message content: a connection's public fields, its site, the
-tags and times of its audit events, and how long each kind of record is kept (``retention``). Forget revokes at Google, purges, and deletes every
-record naming the account (email, Google ``sub``), keeping in the audit trail only connection
-ids with their event tags and times.
+tags and times of its audit events, and how long each kind of record is kept (``retention``).
+Forget revokes at Google, purges, and deletes every record naming the account (email, Google
+``sub``), keeping in the audit trail only connection ids with their event tags and times.
 """
 
 from __future__ import annotations

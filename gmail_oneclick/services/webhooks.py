@@ -2,10 +2,11 @@
 
 Once the transaction commits, the process that committed posts the event at once
 (``deliver_event``, from its in-process dispatcher); the checker's sweep (``deliver_due``) is
-the retry path. Both lease the row first, so an event is never posted by both. Delivery signs each event per the Standard Webhooks
-specification with the site's ``whsec_`` secret, posts it with a short timeout, and retries
-with exponential backoff and full jitter until it is delivered or a day has passed. The event
-id (``webhook-id``) stays the same across retries so receivers can deduplicate.
+the retry path. Both lease the row first, so an event is never posted by both. Delivery
+signs each event per the Standard Webhooks specification with the site's ``whsec_`` secret,
+posts it with a short timeout, and retries with exponential backoff and full jitter until it
+is delivered or a day has passed. The event id (``webhook-id``) stays the same across retries
+so receivers can deduplicate.
 """
 
 from __future__ import annotations
