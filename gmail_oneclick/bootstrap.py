@@ -78,8 +78,12 @@ class Container:
             return self._dispatcher
 
     def _dispatch(self, event_ids: Sequence[str]) -> None:
-        if self.settings.webhook_dispatch_threads > 0:
+        if self.settings.webhook_dispatch_threads <= 0:
+            return
+        try:
             self.dispatcher().submit(event_ids)
+        except Exception as exc:  # e.g. no thread to be had: the commit stands, the sweep posts
+            log.error("webhook dispatch unavailable", extra={"error": type(exc).__name__})
 
     def close(self) -> None:
         """Stop the dispatcher's threads (after posting what is queued) and the engine."""
