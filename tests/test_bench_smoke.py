@@ -65,4 +65,4 @@ def test_results_page_has_a_row_per_figure_and_names_the_machine(tmp_path: Path)
     text = page.read_text()
     assert "| Figure | Result | Target |" in text
     assert f"{os.cpu_count()} cores" in text and "Python " in text and "commit " in text
-    assert len(rows(results)) == 8 and text.count("failed: exit status 1") == 8
+    assert len(rows(results)) == 9 and text.count("failed: exit status 1") == 9
