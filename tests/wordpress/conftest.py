@@ -143,6 +143,7 @@ def service(wordpress: WordPress, database_url: str, tmp_path: Path,
     settings = Settings(
         database_url=database_url, public_url=server.url, sandbox=True,
         instance_path=str(tmp_path / "instance"), http_timeout=5.0,
+        webhook_dispatch_threads=0,  # webhooks go out when a test calls deliver_webhooks()
     )
     app = create_app(settings)
     server.serve(app)
