@@ -302,7 +302,7 @@ class ServiceProcess:
     variables as in production."""
 
     def __init__(self, values: dict[str, Any], *, workers: int | None = None,
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, extra_env: dict[str, str] | None = None) -> None:
         from gmail_oneclick.settings import PREFIX, Settings
 
         # The production defaults unless a script asks otherwise.
@@ -314,7 +314,7 @@ class ServiceProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith(PREFIX)}
         env.update({PREFIX + k.upper(): str(v) for k, v in values.items()})
         env.update({PREFIX + "WEB_WORKERS": str(workers), PREFIX + "WEB_THREADS": str(threads),
-                    "GUNICORN_BIND": f"127.0.0.1:{self.port}"})
+                    "GUNICORN_BIND": f"127.0.0.1:{self.port}", **(extra_env or {})})
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         gunicorn = Path(sys.executable).with_name("gunicorn")
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()

@@ -17,8 +17,8 @@ from typing import Any
 from bench import common
 
 ROOT = Path(__file__).resolve().parent.parent
-SCRIPTS = ("send_throughput", "refresh_storm", "risc_latency", "checker_rate", "rotation_rate",
-           "send_memory", "wp_mail")
+SCRIPTS = ("send_throughput", "refresh_storm", "risc_latency", "webhook_latency", "checker_rate",
+           "rotation_rate", "send_memory", "wp_mail")
 
 
 def run(name: str, extra: list[str]) -> dict[str, Any]:
@@ -73,6 +73,11 @@ def rows(r: dict[str, dict[str, Any]]) -> list[tuple[str, str, str]]:
     add("risc_latency", "RISC tokens-revoked to purge, p50 / p99",
         lambda f: f"{f['p50_ms']} ms / {f['p99_ms']} ms ({f['events']} events, "
                   f"{f['purged']} purged)", "p99 < 100 ms")
+    add("webhook_latency", "Event to signed webhook received, p50 / p99 (no checker running)",
+        lambda f: f"RISC push {f['risc_p50_ms']} ms / {f['risc_p99_ms']} ms, DELETE "
+                  f"{f['delete_p50_ms']} ms / {f['delete_p99_ms']} ms ({f['events']} events "
+                  f"each, {f['risc_delivered'] + f['delete_delivered']} delivered)",
+        "p99 < 1 s")
     add("checker_rate", "Checker sweep, connections verified per second (one process)",
         lambda f: f"{f['verified_per_s']}/s over {f['connections']} "
                   f"({f['cpu_ms_per_verification']} ms CPU each)", "")

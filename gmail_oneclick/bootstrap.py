@@ -8,6 +8,8 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +27,8 @@ from token_store import Keyring, KeyringError, generate_key_entry
 
 if TYPE_CHECKING:
     from gmail_oneclick.sandbox import SandboxState
+    from gmail_oneclick.services.webhooks import WebhookTransport
+    from gmail_oneclick.webhook_dispatch import WebhookDispatcher
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +46,56 @@ class Container:
     google: GoogleAccounts
     sandbox: SandboxState | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    # How webhooks are posted; None: over HTTP (webhook_http), made on first use. Tests swap it.
+    webhook_transport: WebhookTransport | None = None
+    _dispatcher: WebhookDispatcher | None = field(default=None, init=False, repr=False)
+    _dispatcher_lock: threading.Lock = field(default_factory=threading.Lock, init=False,
+                                             repr=False)
 
     def uow(self, *, readonly: bool = False) -> UnitOfWork:
-        """A unit of work; ``readonly=True`` lets SQLite readers run beside a writer."""
-        return UnitOfWork(self.engine, self.keyring, readonly=readonly)
+        """A unit of work; ``readonly=True`` lets SQLite readers run beside a writer. Webhook
+        events it queues are handed to this process's dispatcher once it commits."""
+        return UnitOfWork(self.engine, self.keyring, readonly=readonly,
+                          on_commit=self._dispatch)
+
+    def transport(self) -> WebhookTransport:
+        """The webhook transport the dispatcher and the checker post with, under the address
+        policy of the settings (public addresses only unless sandbox mode or
+        WEBHOOK_PRIVATE_TARGETS=allow)."""
+        if self.webhook_transport is None:
+            from gmail_oneclick.netpolicy import TargetPolicy
+            from gmail_oneclick.webhook_http import RequestsWebhookTransport
+
+            self.webhook_transport = RequestsWebhookTransport(
+                TargetPolicy.from_settings(self.settings))
+        return self.webhook_transport
+
+    def dispatcher(self) -> WebhookDispatcher:
+        """This process's webhook dispatcher, made on first use (again after a fork)."""
+        from gmail_oneclick.webhook_dispatch import WebhookDispatcher
+
+        with self._dispatcher_lock:
+            if self._dispatcher is None or self._dispatcher.pid != os.getpid():
+                self._dispatcher = WebhookDispatcher(
+                    self.uow, self.transport, self.clock,
+                    threads=self.settings.webhook_dispatch_threads)
+            return self._dispatcher
+
+    def _dispatch(self, event_ids: Sequence[str]) -> None:
+        if self.settings.webhook_dispatch_threads <= 0:
+            return
+        try:
+            self.dispatcher().submit(event_ids)
+        except Exception as exc:  # e.g. no thread to be had: the commit stands, the sweep posts
+            log.error("webhook dispatch unavailable", extra={"error": type(exc).__name__})
+
+    def close(self) -> None:
+        """Stop the dispatcher's threads (after posting what is queued) and the engine."""
+        with self._dispatcher_lock:
+            dispatcher, self._dispatcher = self._dispatcher, None
+        if dispatcher is not None and dispatcher.pid == os.getpid():
+            dispatcher.stop()
+        self.engine.dispose()
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -1,5 +1,6 @@
-"""The revocation checker: verifies every connection at least once per check interval and
-delivers the webhook outbox. Runs as its own process (APScheduler); never imports Flask.
+"""The revocation checker: verifies every connection at least once per check interval,
+retries the webhook outbox (events are first posted by the process that queued them) and
+deletes records past their retention. Runs as its own process (APScheduler); never imports Flask.
 
 A sweep claims due connections oldest-verified first (up to ``checker_batch``), verifies them
 with ``checker_concurrency`` workers by forcing a refresh (which purges on ``invalid_grant``
@@ -24,9 +25,7 @@ from gmail_oneclick import metrics
 from gmail_oneclick.bootstrap import Container
 from gmail_oneclick.google.risc import jti_retention
 from gmail_oneclick.ids import new_id
-from gmail_oneclick.netpolicy import TargetPolicy
-from gmail_oneclick.services import heartbeat, revocation, webhooks
-from gmail_oneclick.webhook_http import RequestsWebhookTransport
+from gmail_oneclick.services import heartbeat, retention, revocation, webhooks
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +37,6 @@ CLAIM_HOLD = timedelta(seconds=20)
 DELIVERY_SECONDS = 10
 
 
-def webhook_transport(container: Container) -> RequestsWebhookTransport:
-    """Webhook HTTP under the address policy of the settings (public addresses only unless
-    sandbox mode or GMAIL_ONECLICK_WEBHOOK_PRIVATE_TARGETS=allow)."""
-    return RequestsWebhookTransport(TargetPolicy.from_settings(container.settings))
-
-
 def lease_owner() -> str:
     return f"{socket.gethostname()[:30]}:{os.getpid()}:{new_id('chk')[4:]}"
 
@@ -51,7 +44,8 @@ def lease_owner() -> str:
 @metrics.timed_sweep
 def sweep(container: Container, *, transport: webhooks.WebhookTransport | None = None,
           owner: str | None = None) -> dict[str, int]:
-    """One sweep: verify due connections, then deliver due webhooks. Returns counts.
+    """One sweep: verify due connections, deliver due webhooks, prune what has outlived its
+    retention. Returns counts.
 
     Upstream failures are counted, never raised; database failures are raised.
     """
@@ -71,8 +65,12 @@ def sweep(container: Container, *, transport: webhooks.WebhookTransport | None =
         for outcome in pool.map(lambda cid: _verify(container, cid, owner), due):
             counts[outcome] += 1
     delivery = webhooks.deliver_due(
-        container.uow, transport or webhook_transport(container), container.clock,
+        container.uow, transport or container.transport(), container.clock,
         lease_owner=owner, concurrency=settings.checker_concurrency)
+    pruned = retention.prune(container.uow, container.clock, retention.Retention(
+        audit_days=settings.audit_retention_days,
+        idempotency_hours=settings.idempotency_retention_hours,
+        webhook_days=settings.webhook_retention_days))
     result = {
         "claimed": counts["claimed"],
         "verified": counts[revocation.CHECK_OK],
@@ -83,6 +81,7 @@ def sweep(container: Container, *, transport: webhooks.WebhookTransport | None =
         "webhooks_delivered": delivery.delivered,
         "webhooks_retried": delivery.retried,
         "webhooks_failed": delivery.failed,
+        **pruned,
     }
     log.info("checker sweep", extra={"counts": result})
     return result
@@ -111,7 +110,7 @@ def run_forever(container: Container, *, stop: threading.Event | None = None) ->
     from apscheduler.schedulers.background import BackgroundScheduler
 
     owner = lease_owner()
-    transport = webhook_transport(container)
+    transport = container.transport()
     scheduler = BackgroundScheduler(timezone="UTC")
     common: dict[str, Any] = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 30}
     every = container.settings.checker_sweep_seconds

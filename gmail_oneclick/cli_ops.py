@@ -39,7 +39,7 @@ def privacy_export(email: str) -> None:
 
     container = container_for_cli()
     with container.uow() as uow:
-        emit(export_email(uow, email))
+        emit(export_email(uow, email, retention=container.settings.retention()))
 
 
 @privacy.command("forget")

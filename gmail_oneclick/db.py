@@ -78,6 +78,7 @@ connect_links = Table(
     Column("created_at", TS, nullable=False),
     Column("expires_at", TS, nullable=False),
     Column("used_at", TS, nullable=True),
+    Index("ix_connect_links_expires", "expires_at"),  # expiry deletes on each new link
 )
 
 oauth_states = Table(
@@ -92,6 +93,7 @@ oauth_states = Table(
     Column("expires_at", TS, nullable=False),
     Column("used_at", TS, nullable=True),
     # The PKCE code_verifier is a secret: it lives in token_store under owner "state:<hash>".
+    Index("ix_oauth_states_expires", "expires_at"),  # expiry deletes on each consent
 )
 
 audit_events = Table(
@@ -104,6 +106,7 @@ audit_events = Table(
     Column("connection_id", String(40), nullable=True),
     Column("data", JSON, nullable=False, default=dict),  # minimal metadata, never content
     Index("ix_audit_connection", "connection_id", "at"),
+    Index("ix_audit_at", "at"),  # the checker's retention prune
 )
 
 webhook_outbox = Table(
@@ -121,7 +124,12 @@ webhook_outbox = Table(
     Column("last_status", Integer, nullable=True),
     Column("lease_owner", String(64), nullable=True),
     Column("lease_until", TS, nullable=True),
+    # The connection the event is about (also in the payload), so privacy forget finds the
+    # events to scrub by index instead of reading every payload.
+    Column("connection_id", String(40), nullable=True),
     Index("ix_outbox_due", "delivered_at", "failed_at", "next_attempt_at"),
+    Index("ix_outbox_connection", "connection_id"),
+    Index("ix_outbox_created", "created_at"),  # the checker's retention prune
 )
 
 idempotency_keys = Table(
@@ -138,6 +146,7 @@ idempotency_keys = Table(
     Column("request_hash", String(64), nullable=True),
     # a pending record past this instant belongs to a send that died: delivery unknown
     Column("lease_until", TS, nullable=True),
+    Index("ix_idempotency_created", "created_at"),  # the checker's retention prune
 )
 
 risc_events = Table(

@@ -97,6 +97,12 @@ VARIABLES: tuple[Var, ...] = (
     Var("idempotency_lease_seconds", int, 300,
         help="seconds a send holds its Idempotency-Key; a key still held after a crash then "
              "answers delivery_unknown"),
+    Var("webhook_dispatch_threads", int, 4,
+        help="threads per process posting webhooks right after their commit; 0: checker only"),
+    Var("audit_retention_days", int, 180, help="days audit events are kept"),
+    Var("idempotency_retention_hours", int, 24,
+        help="hours Idempotency-Key records are kept (at least 24)"),
+    Var("webhook_retention_days", int, 7, help="days delivered or failed webhook events are kept"),
 )
 
 
@@ -195,6 +201,10 @@ class Settings:
     gmail_upload_threshold: int = 4 * 1024 * 1024
     gmail_send_attempts: int = 3
     idempotency_lease_seconds: int = 300
+    webhook_dispatch_threads: int = 4
+    audit_retention_days: int = 180
+    idempotency_retention_hours: int = 24
+    webhook_retention_days: int = 7
 
     @property
     def redirect_uri(self) -> str:
@@ -214,6 +224,12 @@ class Settings:
             return self.database_url
         path = Path(self.instance_path).resolve() / "gmail-oneclick.sqlite"
         return f"sqlite:///{path}"
+
+    def retention(self) -> dict[str, int]:
+        """How long records are kept, as the privacy export states it."""
+        return {"audit_events_days": self.audit_retention_days,
+                "idempotency_records_hours": self.idempotency_retention_hours,
+                "webhook_events_days": self.webhook_retention_days}
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -238,6 +254,12 @@ class Settings:
             raise SettingsError(f"{PREFIX}CHECKER_SWEEP_SECONDS must be at least 1")
         if self.idempotency_lease_seconds < 30:
             raise SettingsError(f"{PREFIX}IDEMPOTENCY_LEASE_SECONDS must be at least 30")
+        # The contract promises that a repeated Idempotency-Key is answered for 24 hours.
+        if self.idempotency_retention_hours < 24:
+            raise SettingsError(f"{PREFIX}IDEMPOTENCY_RETENTION_HOURS must be at least 24")
+        for name in ("audit_retention_days", "webhook_retention_days"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{PREFIX}{name.upper()} must be at least 1")
         for name in ("public_url", *GOOGLE_DEFAULTS):
             value = getattr(self, name)
             if not check_service_url(value):

@@ -21,6 +21,9 @@ from gmail_oneclick.migrate import upgrade
 from gmail_oneclick.settings import Settings
 from token_store import generate_key_entry
 
+# One headless Chromium per session for every browser test (tests/browser, tests/wordpress).
+pytest_plugins = ["tests.browsing"]
+
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 _template_lock = threading.Lock()
 _template_ready: dict[str, str] = {}
@@ -117,6 +120,9 @@ def settings(database_url: str, keyring_text: str, sandbox: Any, tmp_path: Any) 
         google_client_secret=sandbox.state.client_secret,
         instance_path=str(tmp_path / "instance"),
         http_timeout=5.0,
+        # Webhooks wait for an explicit sweep, so tests count deliveries deterministically;
+        # tests of immediate delivery turn the dispatcher on (tests/integration/webhooks).
+        webhook_dispatch_threads=0,
         **sandbox_urls(sandbox.url),
     )
 
@@ -128,7 +134,7 @@ def app(settings: Settings) -> Iterator[Any]:
     app = create_app(settings)
     app.config["TESTING"] = True
     yield app
-    app.extensions[EXTENSION].engine.dispose()
+    app.extensions[EXTENSION].close()
 
 
 @pytest.fixture

@@ -23,6 +23,8 @@ EXPECTED = {
     "refresh_storm": {"sends", "expired_refreshes", "expired_ok",
                       "expired_at_google_only_refreshes", "expired_at_google_only_ok"},
     "risc_latency": {"events", "accepted", "purged", "p50_ms", "p99_ms"},
+    "webhook_latency": {"events", "risc_p50_ms", "risc_p99_ms", "delete_p50_ms", "delete_p99_ms",
+                        "risc_delivered", "delete_delivered", "invalid_signatures"},
     "checker_rate": {"connections", "verified", "verified_per_s", "cpu_ms_per_verification"},
     "rotation_rate": {"connections", "rewrapped", "remaining_after", "data_keys_per_s",
                       "rows_per_s"},
@@ -63,4 +65,4 @@ def test_results_page_has_a_row_per_figure_and_names_the_machine(tmp_path: Path)
     text = page.read_text()
     assert "| Figure | Result | Target |" in text
     assert f"{os.cpu_count()} cores" in text and "Python " in text and "commit " in text
-    assert len(rows(results)) == 8 and text.count("failed: exit status 1") == 8
+    assert len(rows(results)) == 9 and text.count("failed: exit status 1") == 9

@@ -1,9 +1,9 @@
 """Data-subject rights: export everything held about a Google account, and forget it.
 
-Exports never carry a secret or message content: a connection's public fields, its site and
-the tags and times of its audit events. Forget revokes at Google, purges, and deletes every
-record naming the account (email, Google ``sub``), keeping in the audit trail only connection
-ids with their event tags and times.
+Exports never carry a secret or message content: a connection's public fields, its site, the
+tags and times of its audit events, and how long each kind of record is kept (``retention``).
+Forget revokes at Google, purges, and deletes every record naming the account (email, Google
+``sub``), keeping in the audit trail only connection ids with their event tags and times.
 """
 
 from __future__ import annotations
@@ -49,20 +49,23 @@ def _account_connections(uow: UnitOfWork, email: str) -> list[Connection]:
     return sorted(found.values(), key=lambda c: (c.created_at, c.id))
 
 
-def export_connection(uow: UnitOfWork, site_id: str, connection_id: str) -> dict[str, Any]:
+def export_connection(uow: UnitOfWork, site_id: str, connection_id: str, *,
+                      retention: dict[str, int]) -> dict[str, Any]:
     """The export of one of the site's connections. Raises NotFound."""
     connection = uow.connections.get_for_site(site_id, connection_id)
     if connection is None:
         raise NotFound("no such connection")
     return {"email": connection.email,
-            "connections": [_export_connection(uow, connection)]}
+            "connections": [_export_connection(uow, connection)], "retention": retention}
 
 
-def export_email(uow: UnitOfWork, email: str) -> dict[str, Any]:
-    """Everything held about the Google account with this email (empty for an unknown one)."""
+def export_email(uow: UnitOfWork, email: str, *, retention: dict[str, int]) -> dict[str, Any]:
+    """Everything held about the Google account with this email (empty for an unknown one).
+    ``retention``: how long records are kept (Settings.retention())."""
     email = email.strip()
     connections = _account_connections(uow, email)
-    return {"email": email, "connections": [_export_connection(uow, c) for c in connections]}
+    return {"email": email, "connections": [_export_connection(uow, c) for c in connections],
+            "retention": retention}
 
 
 def forget_email(

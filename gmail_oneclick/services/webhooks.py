@@ -1,9 +1,12 @@
-"""Webhook events for sites: queued in the caller's transaction (outbox), delivered later.
+"""Webhook events for sites: queued in the caller's transaction (outbox), delivered after it.
 
-Delivery (run by the checker process) signs each event per the Standard Webhooks
-specification with the site's ``whsec_`` secret, posts it with a short timeout, and retries
-with exponential backoff and full jitter until it is delivered or a day has passed. The event
-id (``webhook-id``) stays the same across retries so receivers can deduplicate.
+Once the transaction commits, the process that committed posts the event at once
+(``deliver_event``, from its in-process dispatcher); the checker's sweep (``deliver_due``) is
+the retry path. Both lease the row first, so an event is never posted by both. Delivery
+signs each event per the Standard Webhooks specification with the site's ``whsec_`` secret,
+posts it with a short timeout, and retries with exponential backoff and full jitter until it
+is delivered or a day has passed. The event id (``webhook-id``) stays the same across retries
+so receivers can deduplicate.
 """
 
 from __future__ import annotations
@@ -76,7 +79,8 @@ def enqueue_event(
         "timestamp": rfc3339(now),
         "data": {"connection_id": connection_id, "email": email, "reason": reason},
     }
-    uow.outbox.add(event_id=event_id, site_id=site_id, type_=type_, payload=payload, at=now)
+    uow.outbox.add(event_id=event_id, site_id=site_id, type_=type_, payload=payload, at=now,
+                   connection_id=connection_id)
     return event_id
 
 
@@ -131,6 +135,27 @@ def deliver_due(
     for outcome in outcomes:
         setattr(counts, outcome, getattr(counts, outcome) + 1)
     return counts
+
+
+def deliver_event(
+    uow_factory: Callable[[], UnitOfWork],
+    transport: WebhookTransport,
+    clock: Clock,
+    event_id: str,
+    *,
+    lease_owner: str,
+) -> str | None:
+    """Post one committed event now if it is still due: "delivered", "retried" or "failed",
+    or None when it is not due (delivered already, backing off, or leased by another
+    deliverer). Never raises for a receiver's failure."""
+    now = clock.now()
+    with uow_factory() as uow:
+        event = uow.outbox.claim(event_id, now, lease_owner=lease_owner,
+                                 lease_until=now + timedelta(seconds=LEASE_SECONDS))
+        uow.commit()
+    if event is None:
+        return None
+    return _deliver_one(uow_factory, transport, clock, event, lease_owner)
 
 
 def _deliver_one(

@@ -6,7 +6,7 @@ A unit of work rolls back unless ``commit()`` is called, so a failure never leav
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cached_property
 from types import TracebackType
 from typing import Self
@@ -32,10 +32,13 @@ _REPOSITORIES = ("sites", "connections", "consent", "audit", "outbox", "idempote
 class UnitOfWork:
     """One database transaction and the repositories that share it."""
 
-    def __init__(self, engine: Engine, keyring: Keyring, *, readonly: bool = False) -> None:
+    def __init__(self, engine: Engine, keyring: Keyring, *, readonly: bool = False,
+                 on_commit: Callable[[Sequence[str]], None] | None = None) -> None:
         self.engine = engine
         self.keyring = keyring
         self.readonly = readonly
+        # Called with the webhook events this transaction queued, once it has committed.
+        self.on_commit = on_commit
         self._conn: Connection | None = None
         self._purged = False
 
@@ -75,6 +78,11 @@ class UnitOfWork:
             # A WAL checkpoint cannot finish while any transaction is open; ours has just
             # ended and the next one only begins with the next statement.
             checkpoint(self.engine)
+        outbox = self.__dict__.get("outbox")
+        if outbox is not None and outbox.added:
+            added, outbox.added = outbox.added, []
+            if self.on_commit is not None:
+                self.on_commit(added)
 
     def mark_purged(self) -> None:
         """Called by whoever hard-deletes secrets, so commit() checkpoints the WAL."""

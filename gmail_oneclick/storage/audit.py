@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, delete, insert, select
 
 from gmail_oneclick.db import audit_events
 from gmail_oneclick.model import aware
@@ -44,3 +44,9 @@ class AuditRepository:
             .order_by(audit_events.c.at, audit_events.c.id)
         )
         return [{"at": aware(r.at), "type": r.type, "data": r.data} for r in rows]
+
+    def prune_before(self, cutoff: datetime, *, limit: int) -> int:
+        """Delete up to ``limit`` events older than ``cutoff`` (the retention)."""
+        old = select(audit_events.c.id).where(audit_events.c.at < cutoff).limit(limit)
+        return int(self.conn.execute(delete(audit_events).where(audit_events.c.id.in_(old)))
+                   .rowcount)

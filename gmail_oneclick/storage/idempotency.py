@@ -13,7 +13,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Connection, and_, delete, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    bindparam,
+    delete,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from gmail_oneclick.db import idempotency_keys
@@ -110,8 +119,18 @@ class IdempotencyRepository:
             )
         )
 
-    def delete_expired(self, before: datetime) -> int:
-        result = self.conn.execute(
-            delete(idempotency_keys).where(idempotency_keys.c.created_at < before)
+    def delete_expired(self, before: datetime, *, limit: int) -> int:
+        """Delete up to ``limit`` records created before ``before`` (the retention)."""
+        t = idempotency_keys.c
+        # Keys first, then deletes by primary key: PostgreSQL may plan a composite
+        # ``(site_id, key_hash) IN (subquery)`` as a join reading the whole primary key index.
+        old = self.conn.execute(
+            select(t.site_id, t.key_hash).where(t.created_at < before).limit(limit)).all()
+        if not old:
+            return 0
+        self.conn.execute(
+            delete(idempotency_keys).where(
+                t.site_id == bindparam("s"), t.key_hash == bindparam("k"), t.created_at < before),
+            [{"s": row.site_id, "k": row.key_hash} for row in old],
         )
-        return int(result.rowcount)
+        return len(old)

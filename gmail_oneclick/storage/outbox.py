@@ -1,7 +1,8 @@
 """Webhook outbox: events queued in the same transaction as the change they announce.
 
 Delivery claims due rows with a short lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, a
-compare-and-set on the lease columns everywhere), so two checkers never post one event at once.
+compare-and-set on the lease columns everywhere), so two checkers (or a checker and the
+in-process dispatcher of the process that queued the event) never post one event at once.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, or_, select, update
+from sqlalchemy import Connection, and_, delete, insert, or_, select, update
 
 from gmail_oneclick.db import webhook_outbox
 from gmail_oneclick.model import aware
@@ -39,15 +40,19 @@ def _due(now: datetime) -> Any:
 class OutboxRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        # Events added in this transaction: the unit of work hands them to the in-process
+        # dispatcher once its commit succeeded.
+        self.added: list[str] = []
 
     def add(self, *, event_id: str, site_id: str, type_: str, payload: dict[str, Any],
-            at: datetime) -> None:
+            at: datetime, connection_id: str | None = None) -> None:
         self.conn.execute(
             insert(webhook_outbox).values(
                 id=event_id, site_id=site_id, type=type_, payload=payload, created_at=at,
-                next_attempt_at=at, attempts=0,
+                next_attempt_at=at, attempts=0, connection_id=connection_id,
             )
         )
+        self.added.append(event_id)
 
     def claim_due(
         self, now: datetime, *, limit: int, lease_owner: str, lease_until: datetime
@@ -68,6 +73,21 @@ class OutboxRepository:
                 claimed.append(OutboxEvent(row.id, row.site_id, row.type, dict(row.payload),
                                            aware(row.created_at), row.attempts))  # type: ignore[arg-type]
         return claimed
+
+    def claim(self, event_id: str, now: datetime, *, lease_owner: str,
+              lease_until: datetime) -> OutboxEvent | None:
+        """Lease this one event if it is still due (None when delivered, failed, backing off or
+        leased by someone else). The caller commits at once."""
+        t = webhook_outbox.c
+        won = self.conn.execute(
+            update(webhook_outbox).where(t.id == event_id, _due(now))
+            .values(lease_owner=lease_owner, lease_until=lease_until)
+        ).rowcount
+        if won != 1:
+            return None
+        row = self.conn.execute(select(webhook_outbox).where(t.id == event_id)).one()
+        return OutboxEvent(row.id, row.site_id, row.type, dict(row.payload),
+                           aware(row.created_at), row.attempts)  # type: ignore[arg-type]
 
     def _finish(self, event_id: str, lease_owner: str, **values: Any) -> bool:
         t = webhook_outbox.c
@@ -111,7 +131,10 @@ class OutboxRepository:
             return 0
         wanted = set(connection_ids)
         changed = 0
-        for row in self.conn.execute(select(webhook_outbox.c.id, webhook_outbox.c.payload)):
+        t = webhook_outbox.c
+        rows = self.conn.execute(
+            select(t.id, t.payload).where(t.connection_id.in_(connection_ids))).all()
+        for row in rows:
             payload = dict(row.payload)
             data = dict(payload.get("data") or {})
             if data.get("connection_id") in wanted and data.get("email") is not None:
@@ -123,3 +146,11 @@ class OutboxRepository:
                 )
                 changed += 1
         return changed
+
+    def prune_finished_before(self, cutoff: datetime, *, limit: int) -> int:
+        """Delete up to ``limit`` delivered or failed events created before ``cutoff``."""
+        t = webhook_outbox.c
+        old = (select(t.id).where(t.created_at < cutoff,
+                                  or_(t.delivered_at.is_not(None), t.failed_at.is_not(None)))
+               .limit(limit))
+        return int(self.conn.execute(delete(webhook_outbox).where(t.id.in_(old))).rowcount)

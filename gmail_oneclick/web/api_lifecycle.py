@@ -28,8 +28,10 @@ def delete_connection(connection_id: str) -> Response:
 @declare(errors=[Unauthorized, NotFound])
 def export_connection(connection_id: str) -> Response:
     site = current_site(allow_pending=True)
-    with container().uow() as uow:
-        document = privacy.export_connection(uow, site.id, connection_id)
+    c = container()
+    with c.uow() as uow:
+        document = privacy.export_connection(uow, site.id, connection_id,
+                                             retention=c.settings.retention())
     response = jsonify(document)
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -1,14 +1,13 @@
 """A real headless Chromium (Debian's, never a downloaded build) clicking through the consent
 flow against the service, the Google sandbox and a stand-in WordPress page, all served over
 real HTTP on 127.0.0.1. Every page visited is kept as a screenshot in
-test-output/screenshots/<test>-<step>.png (CI keeps test-output/ as an artifact).
+test-output/screenshots/<test>-<step>.png (the browser and tab fixtures: tests/browsing.py).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,37 +15,13 @@ import pytest
 import requests
 
 from gmail_oneclick.settings import Settings
+from tests.browsing import Tab
 from tests.conftest import RegisteredSite, register_site
 from tests.live import LiveServer, wordpress_stub
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--no-first-run",
-]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
 SITE_NAME = "Example Blog"
 RETURN_PATH = "/wp-admin/options-general.php?page=gmail"
-# Chromium logs the main document's own 4xx status as a console error; a test that expects an
-# error page says which status it expects, and only that line is forgiven. So is the
-# /favicon.ico that Chromium asks every origin for on its own: no page asked for it.
-FAILED_STATUS = re.compile(r"Failed to load resource: the server responded with a status of (\d+)")
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium "
-                    "(scripts/system-deps.sh installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        yield browser
-        browser.close()
+__all__ = ["SITE_NAME", "Live", "Tab"]
 
 
 @dataclass
@@ -107,67 +82,3 @@ def live(database_url: str, keyring_text: str, sandbox: Any, tmp_path: Path) -> 
         service.stop()
         wordpress.stop()
         container.engine.dispose()
-
-
-@dataclass
-class Tab:
-    """One browser page with what its console said, and a numbered screenshot per step."""
-
-    page: Any
-    test_name: str
-    console_errors: list[str] = field(default_factory=list)
-    shots: list[Path] = field(default_factory=list)
-
-    def shot(self, step: str, page: Any = None) -> Path:
-        """A full-page screenshot of this tab (or another ``page`` of the same test)."""
-        path = SCREENSHOTS / f"{self.test_name}-{len(self.shots) + 1:02d}-{step}.png"
-        (page or self.page).screenshot(path=str(path), full_page=True)
-        self.shots.append(path)
-        return path
-
-    def unexpected_console_errors(self, *expected_statuses: int) -> list[str]:
-        """Console errors and CSP violations, less the page's own expected error status."""
-        def forgiven(text: str) -> bool:
-            match = FAILED_STATUS.search(text)
-            if match is None:
-                return False
-            return text.endswith("/favicon.ico") or int(match.group(1)) in expected_statuses
-
-        return [e for e in self.console_errors if not forgiven(e)]
-
-
-def _new_tab(chromium: Any, request: pytest.FixtureRequest, **context: Any) -> Iterator[Tab]:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name.removeprefix("test_"))
-    for old in SCREENSHOTS.glob(f"{name}-*.png"):
-        old.unlink()  # a rerun's pictures replace, not mix with, the last run's
-    browser_context = chromium.new_context(**context)
-    browser_context.set_default_timeout(5_000)
-    page = browser_context.new_page()
-    tab = Tab(page, name)
-
-    def on_console(message: Any) -> None:  # CSP violations are reported here too
-        if message.type == "error":
-            tab.console_errors.append(f"{message.text} @ {message.location.get('url', '')}")
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda exc: tab.console_errors.append(f"page error: {exc}"))
-    try:
-        yield tab
-    finally:
-        browser_context.close()
-
-
-@pytest.fixture
-def tab(chromium: Any, request: pytest.FixtureRequest) -> Iterator[Tab]:
-    """A fresh browser profile (own cookies) with a desktop-sized window."""
-    yield from _new_tab(chromium, request, viewport={"width": 1280, "height": 800})
-
-
-@pytest.fixture
-def phone(chromium: Any, request: pytest.FixtureRequest) -> Iterator[Tab]:
-    """A fresh browser profile the size of a small phone, touch and all."""
-    yield from _new_tab(
-        chromium, request, viewport={"width": 375, "height": 667}, device_scale_factor=2,
-        is_mobile=True, has_touch=True,
-    )

@@ -167,7 +167,9 @@ def stack_settings(settings: Settings) -> Settings:
     return settings.replace(
         public_url=f"http://127.0.0.1:{free_port()}", web_workers=3, web_threads=4,
         check_interval=3600, checker_sweep_seconds=SWEEP_SECONDS, checker_concurrency=4,
-        log_level="INFO")
+        log_level="INFO",
+        # as in production: each process posts the webhooks it commits, checkers retry
+        webhook_dispatch_threads=Settings.webhook_dispatch_threads)
 
 
 @pytest.fixture

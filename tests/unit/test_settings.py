@@ -51,6 +51,9 @@ def test_repr_hides_secrets() -> None:
         ("GMAIL_ONECLICK_CHECK_INTERVAL", "ten"),
         ("GMAIL_ONECLICK_SANDBOX", "maybe"),
         ("GMAIL_ONECLICK_REGISTRATION", "sometimes"),
+        ("GMAIL_ONECLICK_IDEMPOTENCY_RETENTION_HOURS", "23"),
+        ("GMAIL_ONECLICK_AUDIT_RETENTION_DAYS", "0"),
+        ("GMAIL_ONECLICK_WEBHOOK_RETENTION_DAYS", "0"),
     ],
 )
 def test_malformed_values_name_their_variable(name: str, value: str) -> None:

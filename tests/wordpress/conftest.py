@@ -123,11 +123,10 @@ class Service:
 
     def deliver_webhooks(self) -> dict[str, int]:
         """Post every due webhook now (what the checker does every few seconds)."""
-        from gmail_oneclick.checker import webhook_transport
         from gmail_oneclick.services import webhooks
 
         counts = webhooks.deliver_due(
-            self.container.uow, webhook_transport(self.container), self.container.clock,
+            self.container.uow, self.container.transport(), self.container.clock,
             lease_owner="wordpress-tests", concurrency=1)
         return {"delivered": counts.delivered, "retried": counts.retried,
                 "failed": counts.failed}
@@ -143,6 +142,7 @@ def service(wordpress: WordPress, database_url: str, tmp_path: Path,
     settings = Settings(
         database_url=database_url, public_url=server.url, sandbox=True,
         instance_path=str(tmp_path / "instance"), http_timeout=5.0,
+        webhook_dispatch_threads=0,  # webhooks go out when a test calls deliver_webhooks()
     )
     app = create_app(settings)
     server.serve(app)

@@ -10,14 +10,13 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import CHROMIUM_ARGS, SCREENSHOTS, Tab, _new_tab, chromium
+from tests.browsing import Tab, _new_tab
 from tests.wordpress.conftest import Service
 from tests.wordpress.wp import ADMIN_USER
 
 pytestmark = pytest.mark.browser
 SETTINGS = "options-general.php?page=gmail-oneclick"
 EMAIL = "alice@example.com"
-__all__ = ["CHROMIUM_ARGS", "SCREENSHOTS", "chromium"]  # the session's browser fixture
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.create_index("ix_audit_connection", ["connection_id", "at"], unique=False)
+        batch_op.create_index("ix_audit_at", ["at"], unique=False)
 
     op.create_table(
         "deployment",
@@ -79,6 +80,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["site_id"], ["sites.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("token_hash"),
     )
+    with op.batch_alter_table("connect_links", schema=None) as batch_op:
+        batch_op.create_index("ix_connect_links_expires", ["expires_at"], unique=False)
+
     op.create_table(
         "connections",
         sa.Column("id", sa.String(length=40), nullable=False),
@@ -121,6 +125,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["site_id"], ["sites.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("site_id", "key_hash"),
     )
+    with op.batch_alter_table("idempotency_keys", schema=None) as batch_op:
+        batch_op.create_index("ix_idempotency_created", ["created_at"], unique=False)
+
     op.create_table(
         "oauth_states",
         sa.Column("state_hash", sa.String(length=64), nullable=False),
@@ -134,6 +141,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["site_id"], ["sites.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("state_hash"),
     )
+    with op.batch_alter_table("oauth_states", schema=None) as batch_op:
+        batch_op.create_index("ix_oauth_states_expires", ["expires_at"], unique=False)
+
     op.create_table(
         "webhook_outbox",
         sa.Column("id", sa.String(length=40), nullable=False),
@@ -148,6 +158,7 @@ def upgrade() -> None:
         sa.Column("last_status", sa.Integer(), nullable=True),
         sa.Column("lease_owner", sa.String(length=64), nullable=True),
         sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("connection_id", sa.String(length=40), nullable=True),
         sa.ForeignKeyConstraint(["site_id"], ["sites.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
     )
@@ -155,6 +166,8 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_outbox_due", ["delivered_at", "failed_at", "next_attempt_at"], unique=False
         )
+        batch_op.create_index("ix_outbox_connection", ["connection_id"], unique=False)
+        batch_op.create_index("ix_outbox_created", ["created_at"], unique=False)
 
     op.create_table(
         "ts_data_keys",
@@ -208,22 +221,31 @@ def downgrade() -> None:
 
     op.drop_table("ts_data_keys")
     with op.batch_alter_table("webhook_outbox", schema=None) as batch_op:
+        batch_op.drop_index("ix_outbox_created")
+        batch_op.drop_index("ix_outbox_connection")
         batch_op.drop_index("ix_outbox_due")
 
     op.drop_table("webhook_outbox")
+    with op.batch_alter_table("oauth_states", schema=None) as batch_op:
+        batch_op.drop_index("ix_oauth_states_expires")
     op.drop_table("oauth_states")
+    with op.batch_alter_table("idempotency_keys", schema=None) as batch_op:
+        batch_op.drop_index("ix_idempotency_created")
     op.drop_table("idempotency_keys")
     with op.batch_alter_table("connections", schema=None) as batch_op:
         batch_op.drop_index("ix_connections_next_check")
         batch_op.drop_index("ix_connections_google_sub")
 
     op.drop_table("connections")
+    with op.batch_alter_table("connect_links", schema=None) as batch_op:
+        batch_op.drop_index("ix_connect_links_expires")
     op.drop_table("connect_links")
     op.drop_table("sites")
     op.drop_table("risc_events")
     op.drop_table("rate_limits")
     op.drop_table("deployment")
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_audit_at")
         batch_op.drop_index("ix_audit_connection")
 
     op.drop_table("audit_events")

@@ -129,6 +129,8 @@ def test_export_lists_everything_held_and_no_secret(
     assert exported["revocation_reason"] == "disconnected"
     assert [e["type"] for e in exported["events"]] == ["connection:revoked"]
     assert exported["events"][0]["at"].endswith("Z")
+    assert document["retention"] == {  # how long what is listed here is kept
+        "audit_events_days": 180, "idempotency_records_hours": 24, "webhook_events_days": 7}
     text = response.get_data(as_text=True)
     for secret in (linked.refresh_token, linked.access_token, site.api_key, site.webhook_secret):
         assert secret not in text
@@ -154,6 +156,7 @@ def test_privacy_export_by_email_covers_every_site(
     assert proc.returncode == 0, proc.stderr
     document = json.loads(proc.stdout)
     assert {c["id"] for c in document["connections"]} == mine
+    assert document["retention"]["audit_events_days"] == settings.audit_retention_days
     assert "1//" not in proc.stdout and "ya29." not in proc.stdout
 
 
@@ -203,3 +206,22 @@ def test_refresh_after_delete_is_invalid_grant(
     client.delete(f"/v1/connections/{linked.id}", headers=site.auth)
     with pytest.raises(InvalidGrant):
         container.google.refresh(linked.refresh_token)
+
+
+def test_privacy_forget_blanks_the_email_in_webhook_events_of_the_account_only(
+    settings: Any, client: Any, container: Any, link: Any
+) -> None:
+    hooked = register_site(container, name="Hooked", origin="https://hooked.example.com",
+                           webhook_url="https://hooked.example.com/hook")
+    alice = link(hooked.id, "alice@example.com")
+    bob = link(hooked.id, "bob@example.com")
+    for linked in (alice, bob):  # each queues a connection.revoked event naming the email
+        client.delete(f"/v1/connections/{linked.id}", headers=hooked.auth)
+
+    proc = run_cli(["privacy", "forget", "--email", "alice@example.com"], settings)
+
+    assert proc.returncode == 0, proc.stderr
+    with container.uow() as uow:
+        emails = {row["payload"]["data"]["connection_id"]: row["payload"]["data"]["email"]
+                  for row in uow.outbox.list_for_site(hooked.id)}
+    assert emails == {alice.id: None, bob.id: "bob@example.com"}

@@ -165,7 +165,7 @@ def test_two_deliverers_at_once_post_each_event_once(
 
     def deliver(owner: str) -> None:
         barrier.wait()
-        webhooks.deliver_due(container.uow, checker.webhook_transport(container), container.clock,
+        webhooks.deliver_due(container.uow, container.transport(), container.clock,
                              lease_owner=owner)
 
     threads = [threading.Thread(target=deliver, args=(f"w{i}",)) for i in range(2)]
