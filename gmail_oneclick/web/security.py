@@ -7,7 +7,8 @@ import functools
 from flask import Flask, Response
 
 CSP = (
-    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self' {extra}; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "form-action 'self' {extra}; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
 

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -135,8 +136,19 @@ def test_double_click_on_continue_still_reaches_google_and_connects(
     tab: Tab, live: Live
 ) -> None:
     open_connect_page(tab, live)
+    posts: list[str] = []
+
+    def slow_service(route: Any) -> None:
+        # The service answers slowly, so a second click lands while the first is on its way.
+        if route.request.method == "POST":
+            posts.append(route.request.url)
+            time.sleep(0.5)
+        route.continue_()
+
+    tab.page.route("**/connect/**", slow_service)
     tab.page.get_by_role("button", name=CONTINUE).dblclick()
     tab.page.wait_for_url(live.sandbox.url + "/o/oauth2/v2/auth?**")
+    assert len(posts) == 1  # the single-use link is spent once
     tab.shot("google-consent")
     allow_at_google(tab, "alice@example.com")
     tab.page.wait_for_url(live.return_url + "&**")
