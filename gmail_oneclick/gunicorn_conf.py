@@ -61,7 +61,7 @@ forwarded_allow_ips = "127.0.0.1"
 control_socket_disable = True
 
 # gunicorn's own lines (start, worker boot and exit, tracebacks) in the service's format: one
-# JSON object per line on stderr (CONTRACT §7), like every other log line of the service.
+# JSON object per line on stderr (README, Deployment), like every other log line of the service.
 logconfig_dict: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,

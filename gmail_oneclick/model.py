@@ -91,7 +91,7 @@ class Connection:
     next_check_at: datetime | None = None
 
     def to_public(self) -> dict[str, object]:
-        """The Connection object of CONTRACT §4."""
+        """The Connection object of the API (README, API)."""
         return {
             "id": self.id,
             "email": self.email,

@@ -1,4 +1,4 @@
-"""Reading a site's connections (CONTRACT §4 GET /v1/connections, GET /v1/connections/{id})."""
+"""Reading a site's connections (GET /v1/connections, GET /v1/connections/{id})."""
 
 from __future__ import annotations
 

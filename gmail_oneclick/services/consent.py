@@ -1,4 +1,4 @@
-"""Connect links and the start of Google consent (CONTRACT §4 POST /v1/connections, §5.1, §5.3).
+"""Connect links and the start of Google consent (POST /v1/connections, the connect page).
 
 A connect link is a random token in a URL path, stored as its SHA-256, usable until its form is
 submitted or ``connect_ttl`` passes. Submitting it creates an OAuth ``state`` (stored as a hash,

@@ -1,4 +1,4 @@
-"""The OAuth callback (CONTRACT §5.2 to §5.4): state, code exchange, scope check, storage.
+"""The OAuth callback: state, code exchange, scope check, storage.
 
 No transaction stays open while Google is called: the state is claimed (and its verifier
 purged) in one unit of work, Google is asked, and the connection is written in another, all of

@@ -1,8 +1,9 @@
 """Revocation: the one purge path every trigger uses, and the triggers that are ours.
 
-Triggers (CONTRACT §6): ``invalid_grant`` on a refresh (services.tokens calls purge_connection),
-Cross-Account Protection (RISC) security events, the site's DELETE (disconnect) and privacy
-forget (services.privacy). The checker verifies connections through verify_connection.
+Triggers (docs/REVOCATION.md): ``invalid_grant`` on a refresh (services.tokens calls
+purge_connection), Cross-Account Protection (RISC) security events, the site's DELETE
+(disconnect) and privacy forget (services.privacy). The checker verifies connections through
+verify_connection.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Plugin API: create a connect link, list and read connections (CONTRACT §4).
+"""Plugin API: create a connect link, list and read connections (README, API).
 
 DELETE and /export of a connection live in api_lifecycle.py.
 """

@@ -1,4 +1,4 @@
-"""The site admin's browser flow (CONTRACT §5): connect page, its form, the OAuth callback.
+"""The site admin's browser flow (README, API): connect page, its form, the OAuth callback.
 
 Two cookies, both HttpOnly and SameSite=Lax (Secure when PUBLIC_URL is https):
 - ``gmail_oneclick_csrf`` (path /connect/): double-submit CSRF token of the connect form;
