@@ -2,8 +2,8 @@
 
 Method: ``--connections`` connections (one sandbox account each, spread over sites of 100),
 stored as the consent flow stores them with real refresh tokens the sandbox minted, all due
-for a check. Then ``gmail_oneclick.checker.sweep`` runs in this process, with the default
-``checker_batch`` and ``checker_concurrency``, until nothing is due: each verification is a
+for a check. Then ``gmail_oneclick.entrypoints.checker.sweep`` runs in this process, with the
+default ``checker_batch`` and ``checker_concurrency``, until nothing is due: each verification is a
 forced refresh at the sandbox's /token (its own process) plus the bookkeeping. Rate = verified
 connections / wall seconds; CPU = this process's ``time.process_time`` per verification.
 """
@@ -19,7 +19,7 @@ PER_SITE = 100
 
 
 def measure(connections: int) -> dict[str, Any]:
-    from gmail_oneclick.checker import sweep
+    from gmail_oneclick.entrypoints.checker import sweep
 
     with common.world(accounts=connections) as w:
         sandbox, container = w.sandbox, w.container

@@ -102,7 +102,7 @@ def _sandbox_main(conn: Any, accounts: int) -> None:  # runs in the child proces
     import logging
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
-    from gmail_oneclick.model import REQUIRED_SCOPES
+    from gmail_oneclick.domain.model import REQUIRED_SCOPES
     from gmail_oneclick.sandbox import start_sandbox
     from gmail_oneclick.sandbox.gmail_state import gmail_state
     from gmail_oneclick.sandbox.records import Account
@@ -139,7 +139,7 @@ def _sandbox_main(conn: Any, accounts: int) -> None:  # runs in the child proces
                 gmail.sent.clear()
             conn.send(None)
         elif command == "tokens_revoked":  # signed SETs for these accounts, one each
-            from gmail_oneclick.secevent import TOKENS_REVOKED
+            from gmail_oneclick.domain.security_events import TOKENS_REVOKED
 
             conn.send([state.make_security_event(
                 TOKENS_REVOKED, state.subject_for_account(by_email[email])) for email in args])
@@ -201,7 +201,7 @@ class RemoteSandbox:
 @contextmanager
 def fresh_database() -> Iterator[str]:
     """A migrated empty database URL, removed afterwards."""
-    from gmail_oneclick.migrate import upgrade
+    from gmail_oneclick.adapters.storage.migrate import upgrade
 
     server = os.environ.get("BENCH_DATABASE_URL", "")
     if not server:
@@ -297,9 +297,8 @@ def _status_kib(pid: int, key: str) -> int:
 
 
 class ServiceProcess:
-    """``gunicorn --config python:gmail_oneclick.gunicorn_conf 'gmail_oneclick.web:create_app()'``
-    (the Procfile's web process) on a free loopback port, configured through environment
-    variables as in production."""
+    """The Procfile's web process (gunicorn on ``create_app``) on a free loopback port,
+    configured through environment variables as in production."""
 
     def __init__(self, values: dict[str, Any], *, workers: int | None = None,
                  threads: int | None = None, extra_env: dict[str, str] | None = None) -> None:
@@ -319,8 +318,8 @@ class ServiceProcess:
         gunicorn = Path(sys.executable).with_name("gunicorn")
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(  # noqa: S603 - our own fixed command line
-            [str(gunicorn), "--config", "python:gmail_oneclick.gunicorn_conf",
-             "gmail_oneclick.web:create_app()"],
+            [str(gunicorn), "--config", "python:gmail_oneclick.observability.gunicorn_conf",
+             "gmail_oneclick.entrypoints.web:create_app()"],
             env=env, stdout=self._log, stderr=subprocess.STDOUT)
         self._wait_ready(workers)
 
@@ -402,8 +401,8 @@ def store_connections(container: Any, site_id: str | Sequence[str],
     """Connected connections holding these sandbox grants, stored as the consent flow stores
     them (refresh and access token encrypted, refresh token indexed for RISC), ``batch`` per
     transaction. ``site_id`` may give one site per grant. Returns the connection ids."""
-    from gmail_oneclick.ids import new_id
-    from gmail_oneclick.model import REQUIRED_SCOPES, Connection, Status, connection_owner
+    from gmail_oneclick.domain.ids import new_id
+    from gmail_oneclick.domain.model import REQUIRED_SCOPES, Connection, Status, connection_owner
 
     sites = [site_id] * len(grants) if isinstance(site_id, str) else list(site_id)
     ids: list[str] = []

@@ -22,7 +22,7 @@ TARGET_P99_MS = 100.0
 
 
 def purged_count(container: Any, connection_ids: list[str]) -> int:
-    from gmail_oneclick.model import Status, connection_owner
+    from gmail_oneclick.domain.model import Status, connection_owner
 
     gone = 0
     with container.uow(readonly=True) as uow:

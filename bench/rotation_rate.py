@@ -69,7 +69,7 @@ def check_seed(engine: Any, keyring: Any, owners: int) -> None:
 
 
 def measure(connections: int) -> dict[str, Any]:
-    from gmail_oneclick.db import make_engine
+    from gmail_oneclick.adapters.storage.tables import make_engine
     from token_store import Keyring, rotate_keys
 
     old = common.keyring_text("k1")

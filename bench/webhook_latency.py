@@ -82,7 +82,7 @@ def hooked_site(container: Any) -> tuple[Any, str]:
 def set_webhook_url(container: Any, site_id: str, url: str) -> None:
     from sqlalchemy import update
 
-    from gmail_oneclick.db import sites
+    from gmail_oneclick.adapters.storage.tables import sites
 
     with container.engine.begin() as conn:
         conn.execute(update(sites).where(sites.c.id == site_id).values(webhook_url=url))

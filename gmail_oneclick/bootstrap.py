@@ -17,18 +17,18 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Engine, inspect
 
-from gmail_oneclick.db import make_engine
-from gmail_oneclick.db_mode import require_mode
+from gmail_oneclick.adapters.storage import UnitOfWork
+from gmail_oneclick.adapters.storage.deployment import require_mode
+from gmail_oneclick.adapters.storage.tables import make_engine
+from gmail_oneclick.domain.urls import is_loopback_host
 from gmail_oneclick.ports import Clock, GoogleAccounts, SystemClock
 from gmail_oneclick.settings import PREFIX, Settings, SettingsError
-from gmail_oneclick.storage import UnitOfWork
-from gmail_oneclick.urls import is_loopback_host
 from token_store import Keyring, KeyringError, generate_key_entry
 
 if TYPE_CHECKING:
+    from gmail_oneclick.adapters.webhook_dispatch import WebhookDispatcher
     from gmail_oneclick.sandbox import SandboxState
     from gmail_oneclick.services.webhooks import WebhookTransport
-    from gmail_oneclick.webhook_dispatch import WebhookDispatcher
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +63,8 @@ class Container:
         policy of the settings (public addresses only unless sandbox mode or
         WEBHOOK_PRIVATE_TARGETS=allow)."""
         if self.webhook_transport is None:
-            from gmail_oneclick.netpolicy import TargetPolicy
-            from gmail_oneclick.webhook_http import RequestsWebhookTransport
+            from gmail_oneclick.adapters.webhook_http import RequestsWebhookTransport
+            from gmail_oneclick.domain.netpolicy import TargetPolicy
 
             self.webhook_transport = RequestsWebhookTransport(
                 TargetPolicy.from_settings(self.settings))
@@ -72,7 +72,7 @@ class Container:
 
     def dispatcher(self) -> WebhookDispatcher:
         """This process's webhook dispatcher, made on first use (again after a fork)."""
-        from gmail_oneclick.webhook_dispatch import WebhookDispatcher
+        from gmail_oneclick.adapters.webhook_dispatch import WebhookDispatcher
 
         with self._dispatcher_lock:
             if self._dispatcher is None or self._dispatcher.pid != os.getpid():
@@ -216,7 +216,7 @@ def build(
         raise
     if check_keys:
         check_keyring_covers_data(engine, keyring)
-    from gmail_oneclick.google.oauth import GoogleOAuthClient
+    from gmail_oneclick.adapters.google.oauth import GoogleOAuthClient
 
     google = GoogleOAuthClient(settings)
     return Container(

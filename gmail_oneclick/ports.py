@@ -1,7 +1,8 @@
 """What the services need from the outside world, as Protocols.
 
-Adapters in gmail_oneclick/google (real Google) and gmail_oneclick/sandbox (the emulator, reached
-over the same HTTP code) implement these; unit tests pass Fake classes implementing the same.
+Adapters in gmail_oneclick/adapters/google (real Google) and gmail_oneclick/sandbox (the
+emulator, reached over the same HTTP code) implement these; unit tests pass Fake classes
+implementing the same.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ class Clock(Protocol):
 
 class SystemClock:
     def now(self) -> datetime:
-        from gmail_oneclick.model import utcnow
+        from gmail_oneclick.domain.model import utcnow
 
         return utcnow()
 

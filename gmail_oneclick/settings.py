@@ -236,7 +236,7 @@ class Settings:
 
     def validate(self) -> None:
         """Raise SettingsError naming the first malformed variable."""
-        from gmail_oneclick.urls import check_service_url
+        from gmail_oneclick.domain.urls import check_service_url
 
         if self.registration not in {"open", "closed"}:
             raise SettingsError(f"{PREFIX}REGISTRATION must be 'open' or 'closed'")

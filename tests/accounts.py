@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
 
-from gmail_oneclick.model import (
+from gmail_oneclick.domain.model import (
     REQUIRED_SCOPES,
     USERINFO_EMAIL,
     Connection,
@@ -65,7 +65,7 @@ def grant_tokens(sandbox: Any, email: str, *, gmail_send: bool = True) -> dict[s
 def link_account(container: Any, sandbox: Any, site_id: str, email: str, *,
                  gmail_send: bool = True, stored_scopes: frozenset[str] | None = None) -> Linked:
     """A connected connection with real sandbox tokens, stored as the consent flow stores them."""
-    from gmail_oneclick.ids import new_id
+    from gmail_oneclick.domain.ids import new_id
 
     body = grant_tokens(sandbox, email, gmail_send=gmail_send)
     account = sandbox.state.account(email)

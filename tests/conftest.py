@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from gmail_oneclick.migrate import upgrade
+from gmail_oneclick.adapters.storage.migrate import upgrade
 from gmail_oneclick.settings import Settings
 from token_store import generate_key_entry
 
@@ -80,7 +80,7 @@ def database_url(tmp_path: Any) -> Iterator[str]:
 def mark_database(url: str, mode: str) -> None:
     """Tests only: change the sandbox/Google marker the first ``db upgrade`` wrote (the service
     itself never changes it)."""
-    from gmail_oneclick.db import deployment, make_engine
+    from gmail_oneclick.adapters.storage.tables import deployment, make_engine
 
     engine = make_engine(url)
     try:
@@ -129,7 +129,7 @@ def settings(database_url: str, keyring_text: str, sandbox: Any, tmp_path: Any) 
 
 @pytest.fixture
 def app(settings: Settings) -> Iterator[Any]:
-    from gmail_oneclick.web import EXTENSION, create_app
+    from gmail_oneclick.entrypoints.web import EXTENSION, create_app
 
     app = create_app(settings)
     app.config["TESTING"] = True
@@ -144,7 +144,7 @@ def client(app: Any) -> Any:
 
 @pytest.fixture
 def container(app: Any) -> Any:
-    from gmail_oneclick.web import EXTENSION
+    from gmail_oneclick.entrypoints.web import EXTENSION
 
     return app.extensions[EXTENSION]
 
@@ -168,7 +168,7 @@ def register_site(
     origin: str = "https://blog.example.com",
     webhook_url: str | None = None,
 ) -> RegisteredSite:
-    from gmail_oneclick.netpolicy import TargetPolicy
+    from gmail_oneclick.domain.netpolicy import TargetPolicy
     from gmail_oneclick.services.sites import add_site
 
     with container.uow() as uow:

@@ -22,13 +22,13 @@ from flask import Blueprint, current_app, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from jwt.algorithms import RSAAlgorithm
 
-from gmail_oneclick.sandbox.records import Account, utcnow
-from gmail_oneclick.secevent import (
+from gmail_oneclick.domain.security_events import (
     ACCOUNT_DISABLED,
     EVENT_TYPES,
     TOKEN_REVOKED,
     VERIFICATION,
 )
+from gmail_oneclick.sandbox.records import Account, utcnow
 
 PUSH_TIMEOUT_SECONDS = 5
 

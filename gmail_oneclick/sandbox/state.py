@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from gmail_oneclick.domain.security_events import TOKEN_REVOKED, TOKENS_REVOKED
 from gmail_oneclick.sandbox.records import (
     DEFAULT_ACCOUNTS,
     EMAIL_SCOPES,
@@ -29,7 +30,6 @@ from gmail_oneclick.sandbox.records import (
 )
 from gmail_oneclick.sandbox.risc import RiscMixin
 from gmail_oneclick.sandbox.tokens import TokenMixin
-from gmail_oneclick.secevent import TOKEN_REVOKED, TOKENS_REVOKED
 
 __all__ = ["SANDBOX_CLIENT_ID", "AccessInfo", "Account", "SandboxState"]
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gmail_oneclick.errors import NotFound
-from gmail_oneclick.model import Connection, RevocationReason
+from gmail_oneclick.domain.errors import NotFound
+from gmail_oneclick.domain.model import Connection, RevocationReason
 
 if TYPE_CHECKING:
-    from gmail_oneclick.storage import UnitOfWork
+    from gmail_oneclick.adapters.storage import UnitOfWork
 
 
 def _visible(connection: Connection) -> bool:

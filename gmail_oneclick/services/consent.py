@@ -17,15 +17,15 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from gmail_oneclick.errors import Gone, InvalidRequest, NotFound
-from gmail_oneclick.ids import new_secret, secret_hash
-from gmail_oneclick.model import Site
+from gmail_oneclick.domain.errors import Gone, InvalidRequest, NotFound
+from gmail_oneclick.domain.ids import new_secret, secret_hash
+from gmail_oneclick.domain.model import Site
+from gmail_oneclick.domain.urls import origin_of
 from gmail_oneclick.ports import Clock, GoogleAccounts
-from gmail_oneclick.urls import origin_of
 
 if TYPE_CHECKING:
-    from gmail_oneclick.storage import UnitOfWork
-    from gmail_oneclick.storage.consent import ConnectLink
+    from gmail_oneclick.adapters.storage import UnitOfWork
+    from gmail_oneclick.adapters.storage.consent import ConnectLink
 
 log = logging.getLogger(__name__)
 

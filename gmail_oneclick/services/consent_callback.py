@@ -14,9 +14,15 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from gmail_oneclick.errors import InvalidRequest
-from gmail_oneclick.ids import new_id, same_secret, secret_hash
-from gmail_oneclick.model import GMAIL_SEND, REQUIRED_SCOPES, Connection, Status, connection_owner
+from gmail_oneclick.domain.errors import InvalidRequest
+from gmail_oneclick.domain.ids import new_id, same_secret, secret_hash
+from gmail_oneclick.domain.model import (
+    GMAIL_SEND,
+    REQUIRED_SCOPES,
+    Connection,
+    Status,
+    connection_owner,
+)
 from gmail_oneclick.ports import Clock, GoogleAccounts, GoogleIdentity, TokenGrant, UpstreamError
 from gmail_oneclick.services import webhooks
 from gmail_oneclick.services.consent import (
@@ -29,7 +35,7 @@ from gmail_oneclick.services.consent import (
 )
 
 if TYPE_CHECKING:
-    from gmail_oneclick.storage import UnitOfWork
+    from gmail_oneclick.adapters.storage import UnitOfWork
 
 log = logging.getLogger(__name__)
 

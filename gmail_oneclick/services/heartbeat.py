@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from gmail_oneclick.ports import Clock
 
 if TYPE_CHECKING:
-    from gmail_oneclick.storage import UnitOfWork
+    from gmail_oneclick.adapters.storage import UnitOfWork
 
 log = logging.getLogger(__name__)
 

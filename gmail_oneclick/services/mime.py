@@ -17,7 +17,7 @@ from email.policy import compat32
 from email.utils import getaddresses, parseaddr
 from typing import BinaryIO
 
-from gmail_oneclick.errors import InvalidMessage, MessageTooLarge, TooManyRecipients
+from gmail_oneclick.domain.errors import InvalidMessage, MessageTooLarge, TooManyRecipients
 
 MAX_MESSAGE_BYTES = 36_700_160  # Gmail's 35 MB upload limit
 MAX_RECIPIENTS = 100  # Gmail's per-message recipient limit (GOOGLE.md)

@@ -12,13 +12,13 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from gmail_oneclick.errors import NotFound
-from gmail_oneclick.model import Connection, RevocationReason, rfc3339
+from gmail_oneclick.domain.errors import NotFound
+from gmail_oneclick.domain.model import Connection, RevocationReason, rfc3339
 from gmail_oneclick.ports import Clock, GoogleAccounts
 from gmail_oneclick.services.revocation import purge_connection, revocable_token, revoke_quietly
 
 if TYPE_CHECKING:
-    from gmail_oneclick.storage import UnitOfWork
+    from gmail_oneclick.adapters.storage import UnitOfWork
 
 log = logging.getLogger(__name__)
 

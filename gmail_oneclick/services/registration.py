@@ -15,13 +15,13 @@ from datetime import datetime, timedelta
 from ipaddress import IPv6Address, ip_address, ip_network
 from typing import TYPE_CHECKING
 
-from gmail_oneclick.errors import Forbidden, RateLimited
-from gmail_oneclick.netpolicy import TargetPolicy
+from gmail_oneclick.domain.errors import Forbidden, RateLimited
+from gmail_oneclick.domain.netpolicy import TargetPolicy
 from gmail_oneclick.ports import Clock
 from gmail_oneclick.services.sites import NewSite, add_site
 
 if TYPE_CHECKING:
-    from gmail_oneclick.storage import UnitOfWork
+    from gmail_oneclick.adapters.storage import UnitOfWork
 
 WINDOW = timedelta(hours=1)
 # A client's network may register this many times the per-address allowance per window.

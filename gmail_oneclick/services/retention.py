@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from gmail_oneclick.ports import Clock
 
 if TYPE_CHECKING:
-    from gmail_oneclick.storage import UnitOfWork
+    from gmail_oneclick.adapters.storage import UnitOfWork
 
 # Rows per transaction, and transactions per table per sweep: a sweep deletes at most 100,000
 # rows of a table; the next sweep goes on with the rest.

@@ -15,21 +15,21 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from gmail_oneclick import metrics
-from gmail_oneclick.errors import NotFound
-from gmail_oneclick.model import Connection, RevocationReason, Status, connection_owner
-from gmail_oneclick.ports import Clock, GoogleAccounts, UpstreamError
-from gmail_oneclick.secevent import (
+from gmail_oneclick.domain.errors import NotFound
+from gmail_oneclick.domain.model import Connection, RevocationReason, Status, connection_owner
+from gmail_oneclick.domain.security_events import (
     ACCOUNT_DISABLED,
     CREDENTIAL_CHANGE_REQUIRED,
     SESSIONS_REVOKED,
     TOKEN_REVOKED,
     TOKENS_REVOKED,
 )
+from gmail_oneclick.observability import metrics
+from gmail_oneclick.ports import Clock, GoogleAccounts, UpstreamError
 from gmail_oneclick.services import webhooks
 
 if TYPE_CHECKING:
-    from gmail_oneclick.storage import UnitOfWork
+    from gmail_oneclick.adapters.storage import UnitOfWork
 
 log = logging.getLogger(__name__)
 

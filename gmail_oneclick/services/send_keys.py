@@ -15,11 +15,11 @@ import math
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, BinaryIO
 
-from gmail_oneclick import errors
+from gmail_oneclick.domain import errors
 
 if TYPE_CHECKING:
-    from gmail_oneclick.storage import UnitOfWork
-    from gmail_oneclick.storage.idempotency import IdempotencyRecord
+    from gmail_oneclick.adapters.storage import UnitOfWork
+    from gmail_oneclick.adapters.storage.idempotency import IdempotencyRecord
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 MAX_IDEMPOTENCY_KEY = 255

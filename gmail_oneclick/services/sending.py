@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, BinaryIO
 
-from gmail_oneclick import errors, metrics
-from gmail_oneclick.model import GMAIL_SEND, Connection, Status
+from gmail_oneclick.domain import errors
+from gmail_oneclick.domain.model import GMAIL_SEND, Connection, Status
+from gmail_oneclick.observability import metrics
 from gmail_oneclick.ports import (
     Clock,
     GmailDeliveryUnknown,
@@ -34,7 +35,7 @@ from gmail_oneclick.services import send_keys, sites, tokens
 from gmail_oneclick.services.mime import MessageInfo, inspect_message
 
 if TYPE_CHECKING:
-    from gmail_oneclick.storage import UnitOfWork
+    from gmail_oneclick.adapters.storage import UnitOfWork
 
 log = logging.getLogger(__name__)
 

@@ -12,15 +12,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
-from gmail_oneclick.errors import SiteVerificationFailed
-from gmail_oneclick.ids import same_secret, secret_hash
-from gmail_oneclick.model import Site
+from gmail_oneclick.domain.errors import SiteVerificationFailed
+from gmail_oneclick.domain.ids import same_secret, secret_hash
+from gmail_oneclick.domain.model import Site
 from gmail_oneclick.ports import Clock
 from gmail_oneclick.services.registration import spend
 from gmail_oneclick.services.sites import verification_urls
 
 if TYPE_CHECKING:
-    from gmail_oneclick.storage import UnitOfWork
+    from gmail_oneclick.adapters.storage import UnitOfWork
 
 # Each attempt makes the service fetch from the site's origins: a few an hour is plenty.
 ATTEMPTS_PER_HOUR = 10

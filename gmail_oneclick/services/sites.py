@@ -8,16 +8,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from gmail_oneclick.errors import InvalidRequest, NotFound, SiteUnverified, Unauthorized
-from gmail_oneclick.ids import new_id, new_secret, same_secret, secret_hash
-from gmail_oneclick.model import Site, connection_owner, site_owner
-from gmail_oneclick.netpolicy import PUBLIC_ONLY, TargetPolicy
+from gmail_oneclick.domain.errors import InvalidRequest, NotFound, SiteUnverified, Unauthorized
+from gmail_oneclick.domain.ids import new_id, new_secret, same_secret, secret_hash
+from gmail_oneclick.domain.model import Site, connection_owner, site_owner
+from gmail_oneclick.domain.netpolicy import PUBLIC_ONLY, TargetPolicy
+from gmail_oneclick.domain.urls import check_service_url, normalise_origin
 from gmail_oneclick.ports import Clock
 from gmail_oneclick.services.consent import state_owner
-from gmail_oneclick.urls import check_service_url, normalise_origin
 
 if TYPE_CHECKING:
-    from gmail_oneclick.storage import UnitOfWork
+    from gmail_oneclick.adapters.storage import UnitOfWork
 
 API_KEY_PREFIX = "goc_"
 WEBHOOK_SECRET_PURPOSE = "webhook_secret"

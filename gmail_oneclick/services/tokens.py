@@ -34,14 +34,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from gmail_oneclick import metrics
-from gmail_oneclick.errors import (
+from gmail_oneclick.domain.errors import (
     NotFound,
     ReconnectRequired,
     ServiceError,
     UpstreamUnavailable,
 )
-from gmail_oneclick.model import Connection, RevocationReason, Status, connection_owner
+from gmail_oneclick.domain.model import Connection, RevocationReason, Status, connection_owner
+from gmail_oneclick.observability import metrics
 from gmail_oneclick.ports import (
     Clock,
     GoogleAccounts,
@@ -53,7 +53,7 @@ from gmail_oneclick.ports import (
 from gmail_oneclick.services import heartbeat, revocation
 
 if TYPE_CHECKING:
-    from gmail_oneclick.storage import UnitOfWork
+    from gmail_oneclick.adapters.storage import UnitOfWork
 
 log = logging.getLogger(__name__)
 

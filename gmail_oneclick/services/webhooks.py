@@ -22,15 +22,15 @@ from typing import TYPE_CHECKING, Protocol
 
 from standardwebhooks import Webhook
 
-from gmail_oneclick import metrics
-from gmail_oneclick.ids import new_id
-from gmail_oneclick.model import rfc3339
+from gmail_oneclick.domain.ids import new_id
+from gmail_oneclick.domain.model import rfc3339
+from gmail_oneclick.observability import metrics
 from gmail_oneclick.ports import Clock
 from gmail_oneclick.services import sites
 
 if TYPE_CHECKING:
-    from gmail_oneclick.storage import UnitOfWork
-    from gmail_oneclick.storage.outbox import OutboxEvent
+    from gmail_oneclick.adapters.storage import UnitOfWork
+    from gmail_oneclick.adapters.storage.outbox import OutboxEvent
 
 log = logging.getLogger(__name__)
 

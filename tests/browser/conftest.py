@@ -57,8 +57,8 @@ class Live:
 
 @pytest.fixture
 def live(database_url: str, keyring_text: str, sandbox: Any, tmp_path: Path) -> Iterator[Live]:
+    from gmail_oneclick.entrypoints.web import EXTENSION, create_app
     from gmail_oneclick.sandbox import sandbox_urls
-    from gmail_oneclick.web import EXTENSION, create_app
 
     wordpress = LiveServer().serve(wordpress_stub())
     service = LiveServer()

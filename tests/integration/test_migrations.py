@@ -6,8 +6,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
-from gmail_oneclick.db import all_metadata, make_engine
-from gmail_oneclick.migrate import upgrade
+from gmail_oneclick.adapters.storage.migrate import upgrade
+from gmail_oneclick.adapters.storage.tables import all_metadata, make_engine
 
 
 def test_upgrade_creates_every_declared_table(database_url: str) -> None:

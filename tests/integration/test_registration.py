@@ -11,7 +11,7 @@ from gmail_oneclick.settings import Settings
 
 @pytest.fixture
 def open_app(settings: Settings) -> Any:
-    from gmail_oneclick.web import EXTENSION, create_app
+    from gmail_oneclick.entrypoints.web import EXTENSION, create_app
 
     app = create_app(settings.replace(registration="open", registration_per_hour=3))
     app.config["TESTING"] = True  # an answer the route does not declare fails the test
@@ -95,7 +95,7 @@ def test_no_one_can_drain_registration_for_everyone_else(open_app: Any) -> None:
 def test_bad_registrations_are_invalid_request_and_write_nothing(
     open_app: Any, body: dict[str, Any]
 ) -> None:
-    from gmail_oneclick.web import EXTENSION
+    from gmail_oneclick.entrypoints.web import EXTENSION
 
     response = register(open_app.test_client(), **body)
     assert response.status_code == 400

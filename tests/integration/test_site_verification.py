@@ -55,7 +55,7 @@ def origin() -> Iterator[Origin]:
 
 
 def _open_app(settings: Settings, **changes: Any) -> Any:
-    from gmail_oneclick.web import create_app
+    from gmail_oneclick.entrypoints.web import create_app
 
     app = create_app(settings.replace(registration="open", **changes))
     app.config["TESTING"] = True  # an answer the route does not declare fails the test
@@ -65,7 +65,7 @@ def _open_app(settings: Settings, **changes: Any) -> Any:
 @pytest.fixture
 def open_client(settings: Settings) -> Iterator[Any]:
     """Open registration whose origins may be on loopback (the tests' origin server)."""
-    from gmail_oneclick.web import EXTENSION
+    from gmail_oneclick.entrypoints.web import EXTENSION
 
     app = _open_app(settings, webhook_private_targets="allow")
     yield app.test_client()
@@ -179,7 +179,7 @@ def test_every_origin_must_serve_the_token(open_client: Any, origin: Origin) -> 
 def test_a_loopback_origin_is_not_fetched_without_the_private_targets_setting(
     settings: Settings, origin: Origin
 ) -> None:
-    from gmail_oneclick.web import EXTENSION
+    from gmail_oneclick.entrypoints.web import EXTENSION
 
     app = _open_app(settings)
     client = app.test_client()
@@ -216,8 +216,8 @@ def test_sites_the_operator_adds_are_verified_at_creation(client: Any, site: Any
 
 def test_an_origin_trickling_its_answer_is_cut_off_at_the_time_bound() -> None:
     """A server sending one byte at a time never holds a worker past the fetch's bound."""
-    from gmail_oneclick.netpolicy import TargetPolicy
-    from gmail_oneclick.webhook_http import RequestsOriginFetcher
+    from gmail_oneclick.adapters.webhook_http import RequestsOriginFetcher
+    from gmail_oneclick.domain.netpolicy import TargetPolicy
 
     listener = socket.create_server(("127.0.0.1", 0))
     stop = threading.Event()

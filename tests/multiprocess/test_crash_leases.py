@@ -21,8 +21,8 @@ import pytest
 import requests
 from sqlalchemy import select, update
 
-from gmail_oneclick.db import connections
-from gmail_oneclick.model import Status
+from gmail_oneclick.adapters.storage.tables import connections
+from gmail_oneclick.domain.model import Status
 from gmail_oneclick.settings import Settings
 from tests.conftest import PG_URL, RegisteredSite, register_site
 from tests.multiprocess.conftest import Proc, Stack, connect, wait_until

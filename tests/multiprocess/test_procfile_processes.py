@@ -22,8 +22,8 @@ import requests
 from sqlalchemy import select, update
 from standardwebhooks import Webhook
 
-from gmail_oneclick.db import connections, webhook_outbox
-from gmail_oneclick.model import Status
+from gmail_oneclick.adapters.storage.tables import connections, webhook_outbox
+from gmail_oneclick.domain.model import Status
 from gmail_oneclick.sandbox.gmail_state import gmail_state
 from tests.conftest import PG_URL, RegisteredSite, register_site
 from tests.multiprocess.conftest import (

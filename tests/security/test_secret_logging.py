@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from gmail_oneclick.logs import JsonFormatter
+from gmail_oneclick.observability.logs import JsonFormatter
 from gmail_oneclick.services import consent
 from tests.conftest import RegisteredSite
 

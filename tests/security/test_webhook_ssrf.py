@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from gmail_oneclick.errors import InvalidRequest
-from gmail_oneclick.netpolicy import PUBLIC_ONLY, TargetPolicy, is_public
+from gmail_oneclick.adapters.webhook_http import RequestsWebhookTransport
+from gmail_oneclick.domain.errors import InvalidRequest
+from gmail_oneclick.domain.netpolicy import PUBLIC_ONLY, TargetPolicy, is_public
 from gmail_oneclick.services.sites import add_site
 from gmail_oneclick.settings import Settings, SettingsError, load_settings
-from gmail_oneclick.webhook_http import RequestsWebhookTransport
 
 ALLOW_PRIVATE = TargetPolicy(allow_private=True)
 

@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from gmail_oneclick.logs import configure_logging, redact
+from gmail_oneclick.observability.logs import configure_logging, redact
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from gmail_oneclick import logs
+from gmail_oneclick.observability import logs
 
 
 def _every_pattern(text: str) -> str:

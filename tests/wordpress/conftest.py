@@ -135,7 +135,7 @@ class Service:
 @pytest.fixture
 def service(wordpress: WordPress, database_url: str, tmp_path: Path,
             php_clean: None) -> Iterator[Service]:
-    from gmail_oneclick.web import EXTENSION, create_app
+    from gmail_oneclick.entrypoints.web import EXTENSION, create_app
 
     server = LiveServer()
     mark_database(database_url, "sandbox")  # as `make run` migrates it

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gmail_oneclick.ids import secret_hash
+from gmail_oneclick.domain.ids import secret_hash
 from tests.conftest import RegisteredSite
 from tests.integration.consent.conftest import (
     CSRF,

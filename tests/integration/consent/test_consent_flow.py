@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gmail_oneclick.model import GMAIL_SEND, USERINFO_EMAIL, connection_owner
+from gmail_oneclick.domain.model import GMAIL_SEND, USERINFO_EMAIL, connection_owner
 from tests.conftest import RegisteredSite, register_site
 from tests.integration.consent.conftest import Browser, query_of, stored_secret_owners
 
@@ -119,7 +119,7 @@ def test_reconnecting_the_same_account_keeps_the_id_and_replaces_the_tokens(
 def test_reconnecting_after_a_revocation_makes_the_connection_usable_again(
     browser: Browser, site: RegisteredSite, container: Any
 ) -> None:
-    from gmail_oneclick.model import RevocationReason
+    from gmail_oneclick.domain.model import RevocationReason
     from gmail_oneclick.services.revocation import purge_connection
 
     cid = query_of(browser.connect(site, "alice@example.com").headers["Location"])
@@ -151,7 +151,7 @@ def test_connecting_queues_the_webhook_and_the_audit_record(
 ) -> None:
     from sqlalchemy import select
 
-    from gmail_oneclick.db import webhook_outbox
+    from gmail_oneclick.adapters.storage.tables import webhook_outbox
 
     hooked = register_site(container, webhook_url="https://blog.example.com/hook")
     cid = query_of(browser.connect(hooked, "alice@example.com").headers["Location"])

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from gmail_oneclick.model import connection_owner
+from gmail_oneclick.domain.model import connection_owner
 from tests.conftest import RegisteredSite
 from tests.integration.consent.conftest import RETURN_URL, Browser, path_of, query_of
 
@@ -94,7 +94,7 @@ def test_cookies_are_httponly_and_samesite_lax(browser: Browser, site: Registere
 def test_cookies_are_secure_when_the_public_url_is_https(
     settings: Any, site: RegisteredSite
 ) -> None:
-    from gmail_oneclick.web import EXTENSION, create_app
+    from gmail_oneclick.entrypoints.web import EXTENSION, create_app
 
     app = create_app(settings.replace(public_url="https://gmail.example.com"))
     try:

@@ -20,7 +20,7 @@ from tests.integration.consent.conftest import CSRF, query_of
 
 @pytest.fixture
 def served(database_url: str, keyring_text: str, tmp_path: Any) -> Iterator[tuple[Any, str]]:
-    from gmail_oneclick.web import EXTENSION, create_app
+    from gmail_oneclick.entrypoints.web import EXTENSION, create_app
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -46,7 +46,7 @@ def served(database_url: str, keyring_text: str, tmp_path: Any) -> Iterator[tupl
 def test_a_person_connects_a_sandbox_account_from_the_demo_page(
     served: tuple[Any, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from gmail_oneclick.demo import announce
+    from gmail_oneclick.entrypoints.web.demo_site import announce
 
     container, base = served
     announce(container)
@@ -85,7 +85,7 @@ def test_a_person_connects_a_sandbox_account_from_the_demo_page(
 def test_announce_prints_no_key_and_keeps_one_demo_site(
     served: tuple[Any, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from gmail_oneclick.demo import announce
+    from gmail_oneclick.entrypoints.web.demo_site import announce
 
     container, base = served
     announce(container)

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 import requests
 
-from gmail_oneclick.google.oauth import GoogleOAuthClient
-from gmail_oneclick.ids import new_secret
-from gmail_oneclick.model import GMAIL_SEND, USERINFO_EMAIL
+from gmail_oneclick.adapters.google.oauth import GoogleOAuthClient
+from gmail_oneclick.domain.ids import new_secret
+from gmail_oneclick.domain.model import GMAIL_SEND, USERINFO_EMAIL
 from gmail_oneclick.ports import InvalidGrant, TransientUpstream, UpstreamMisconfigured
 from gmail_oneclick.sandbox.driver import approve_consent
 from gmail_oneclick.services.consent import code_challenge

@@ -14,7 +14,7 @@ import pytest
 import requests
 from requests.adapters import HTTPAdapter
 
-from gmail_oneclick.google.oauth import INSECURE_TRANSPORT, RELAX_SCOPE, GoogleOAuthClient
+from gmail_oneclick.adapters.google.oauth import INSECURE_TRANSPORT, RELAX_SCOPE, GoogleOAuthClient
 from gmail_oneclick.ports import UpstreamMisconfigured
 from tests.integration.consent.test_google_oauth_client import consented_code
 

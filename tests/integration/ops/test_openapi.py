@@ -11,12 +11,13 @@ import jsonschema_rs
 import pytest
 import schemathesis
 
+WEB = "gmail_oneclick.entrypoints.web"
 DOCUMENTED_PREFIXES = ("/v1/", "/wp-json/")
 OPERATIONS = {"get", "put", "post", "delete", "patch"}
 
 
 def packaged_document() -> dict[str, Any]:
-    text = resources.files("gmail_oneclick").joinpath("openapi.json").read_text("utf-8")
+    text = resources.files(WEB).joinpath("openapi.json").read_text("utf-8")
     return json.loads(text)  # type: ignore[no-any-return]
 
 

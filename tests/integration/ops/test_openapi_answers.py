@@ -12,13 +12,15 @@ from typing import Any
 
 import pytest
 
-from gmail_oneclick.web.declare import Declared
+from gmail_oneclick.entrypoints.web.declare import Declared
+
+WEB = "gmail_oneclick.entrypoints.web"
 
 METHODS = ("get", "post", "put", "patch", "delete")
 
 
 def document() -> dict[str, Any]:
-    text = resources.files("gmail_oneclick").joinpath("openapi.json").read_text("utf-8")
+    text = resources.files(WEB).joinpath("openapi.json").read_text("utf-8")
     return json.loads(text)  # type: ignore[no-any-return]
 
 

@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import create_engine
 
-from gmail_oneclick.web import create_app_from_container
+from gmail_oneclick.entrypoints.web import create_app_from_container
 
 # Nothing listens on port 1: the connection is refused at once, as when the server is down.
 UNREACHABLE = "postgresql+psycopg://goc:s3cr3t@127.0.0.1:1/gmail_oneclick?connect_timeout=2"

@@ -11,9 +11,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, insert
 
-from gmail_oneclick import metrics
-from gmail_oneclick.db import connections, webhook_outbox
-from gmail_oneclick.web import create_app_from_container
+from gmail_oneclick.adapters.storage.tables import connections, webhook_outbox
+from gmail_oneclick.entrypoints.web import create_app_from_container
+from gmail_oneclick.observability import metrics
 
 FAMILIES = {
     "gmail_oneclick_sends": "counter",
@@ -147,7 +147,7 @@ def test_multiprocess_dir_aggregates_what_other_processes_recorded(
     import sys
 
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
-    code = "from gmail_oneclick import metrics; metrics.observe_send('sent', 0.1)"
+    code = "from gmail_oneclick.observability import metrics; metrics.observe_send('sent', 0.1)"
     for _ in range(2):
         subprocess.run([sys.executable, "-c", code], check=True,
                        env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)})
@@ -167,7 +167,7 @@ def counter_value(counter: Any, **labels: str) -> float:
 
 
 def test_timed_send_records_sent_or_the_error_code_it_answered() -> None:
-    from gmail_oneclick.errors import ReconnectRequired
+    from gmail_oneclick.domain.errors import ReconnectRequired
 
     @metrics.timed_send
     def send(fail: Exception | None) -> str:

@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, event
 
-from gmail_oneclick.db import make_engine
-from gmail_oneclick.storage.audit import AuditRepository
-from gmail_oneclick.storage.consent import ConsentRepository
-from gmail_oneclick.storage.idempotency import IdempotencyRepository
-from gmail_oneclick.storage.outbox import OutboxRepository
+from gmail_oneclick.adapters.storage.audit import AuditRepository
+from gmail_oneclick.adapters.storage.consent import ConsentRepository
+from gmail_oneclick.adapters.storage.idempotency import IdempotencyRepository
+from gmail_oneclick.adapters.storage.outbox import OutboxRepository
+from gmail_oneclick.adapters.storage.tables import make_engine
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 

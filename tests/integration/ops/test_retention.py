@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
-from gmail_oneclick import checker
-from gmail_oneclick.db import audit_events, idempotency_keys, webhook_outbox
+from gmail_oneclick.adapters.storage.tables import audit_events, idempotency_keys, webhook_outbox
+from gmail_oneclick.entrypoints import checker
 from gmail_oneclick.services import retention, webhooks
 from tests.conftest import register_site
 

@@ -15,7 +15,7 @@ import pytest
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from gmail_oneclick.model import Connection, connection_owner
+from gmail_oneclick.domain.model import Connection, connection_owner
 from gmail_oneclick.settings import Settings
 from tests.accounts import Linked, link_account
 from tests.dbscan import database_bytes

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from gmail_oneclick import checker
+from gmail_oneclick.entrypoints import checker
 from gmail_oneclick.services import heartbeat
 from tests.integration.consent.conftest import FakeClock
 from tests.integration.revocation.conftest import connection_row

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from gmail_oneclick import checker
-from gmail_oneclick.model import Status
+from gmail_oneclick.domain.model import Status
+from gmail_oneclick.entrypoints import checker
 from tests.conftest import register_site
 from tests.integration.revocation.conftest import (
     connection_row,
@@ -193,7 +193,7 @@ def test_checker_module_never_imports_flask() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, gmail_oneclick.checker; "
+    code = ("import sys, gmail_oneclick.entrypoints.checker; "
             "sys.exit(any(m.split('.')[0] == 'flask' for m in sys.modules))")
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 
-from gmail_oneclick.model import Status
+from gmail_oneclick.domain.model import Status
 from gmail_oneclick.ports import InvalidGrant
 from tests.conftest import register_site
 from tests.integration.revocation.conftest import (
@@ -66,7 +66,7 @@ def test_delete_keeps_the_grant_another_site_still_uses(
 
 @pytest.fixture
 def unreachable_revoke_app(settings: Any) -> Iterator[Any]:
-    from gmail_oneclick.web import EXTENSION, create_app
+    from gmail_oneclick.entrypoints.web import EXTENSION, create_app
 
     app = create_app(settings.replace(google_revoke_uri="http://127.0.0.1:9/revoke",
                                       http_timeout=1.0))
@@ -77,7 +77,7 @@ def unreachable_revoke_app(settings: Any) -> Iterator[Any]:
 def test_delete_purges_even_when_google_cannot_be_reached(
     unreachable_revoke_app: Any, sandbox: Any
 ) -> None:
-    from gmail_oneclick.web import EXTENSION
+    from gmail_oneclick.entrypoints.web import EXTENSION
     from tests.integration.revocation.conftest import link_account
 
     container = unreachable_revoke_app.extensions[EXTENSION]

@@ -12,17 +12,17 @@ import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import func, select
 
-from gmail_oneclick.db import risc_events
-from gmail_oneclick.google.risc import REFETCH_INTERVAL, JwksCache, RiscVerifier
-from gmail_oneclick.model import Status
-from gmail_oneclick.secevent import (
+from gmail_oneclick.adapters.google.risc import REFETCH_INTERVAL, JwksCache, RiscVerifier
+from gmail_oneclick.adapters.storage.tables import risc_events
+from gmail_oneclick.domain.model import Status
+from gmail_oneclick.domain.security_events import (
     ACCOUNT_DISABLED,
     SESSIONS_REVOKED,
     TOKEN_REVOKED,
     TOKENS_REVOKED,
     VERIFICATION,
 )
-from gmail_oneclick.web.risc import VERIFIER_KEY
+from gmail_oneclick.entrypoints.web.risc import VERIFIER_KEY
 from tests.conftest import register_site
 from tests.integration.revocation.conftest import (
     connection_row,

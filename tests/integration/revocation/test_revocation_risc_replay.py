@@ -16,13 +16,13 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import select
 
-from gmail_oneclick import checker
-from gmail_oneclick.db import risc_events
-from gmail_oneclick.google.risc import KEY_LIFESPAN, JwksCache, RiscVerifier, jti_retention
-from gmail_oneclick.model import Status
-from gmail_oneclick.secevent import TOKENS_REVOKED, VERIFICATION
-from gmail_oneclick.web import create_app_from_container
-from gmail_oneclick.web.risc import VERIFIER_KEY
+from gmail_oneclick.adapters.google.risc import KEY_LIFESPAN, JwksCache, RiscVerifier, jti_retention
+from gmail_oneclick.adapters.storage.tables import risc_events
+from gmail_oneclick.domain.model import Status
+from gmail_oneclick.domain.security_events import TOKENS_REVOKED, VERIFICATION
+from gmail_oneclick.entrypoints import checker
+from gmail_oneclick.entrypoints.web import create_app_from_container
+from gmail_oneclick.entrypoints.web.risc import VERIFIER_KEY
 from tests.conftest import register_site
 from tests.integration.consent.conftest import FakeClock
 from tests.integration.revocation.conftest import connection_row, stored_secret

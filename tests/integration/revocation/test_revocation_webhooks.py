@@ -11,11 +11,11 @@ from typing import Any
 from sqlalchemy import update
 from standardwebhooks import Webhook
 
-from gmail_oneclick import checker
-from gmail_oneclick.db import webhook_outbox
-from gmail_oneclick.netpolicy import TargetPolicy
+from gmail_oneclick.adapters.storage.tables import webhook_outbox
+from gmail_oneclick.adapters.webhook_http import RequestsWebhookTransport
+from gmail_oneclick.domain.netpolicy import TargetPolicy
+from gmail_oneclick.entrypoints import checker
 from gmail_oneclick.services import webhooks
-from gmail_oneclick.webhook_http import RequestsWebhookTransport
 from tests.conftest import register_site
 
 

@@ -13,10 +13,10 @@ import requests
 from sqlalchemy import update
 from standardwebhooks import Webhook
 
-from gmail_oneclick import checker
-from gmail_oneclick.db import webhook_outbox
+from gmail_oneclick.adapters.storage.tables import webhook_outbox
+from gmail_oneclick.adapters.webhook_dispatch import WebhookDispatcher
+from gmail_oneclick.entrypoints import checker
 from gmail_oneclick.settings import Settings
-from gmail_oneclick.webhook_dispatch import WebhookDispatcher
 from tests.conftest import register_site
 from tests.integration.revocation.conftest import wait_until
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
+from gmail_oneclick.adapters.storage.deployment import DatabaseModeError
 from gmail_oneclick.bootstrap import build
-from gmail_oneclick.db_mode import DatabaseModeError
 from gmail_oneclick.settings import Settings, SettingsError
 from tests.conftest import mark_database, register_site
 from tests.integration.revocation.conftest import stored_secret
@@ -108,7 +108,7 @@ def test_the_first_upgrade_marks_a_new_database_with_its_mode(tmp_path: Path) ->
 @pytest.mark.parametrize("how", ["row deleted", "table missing"])
 def test_an_unmarked_database_is_refused_until_upgraded(database_url: str, settings: Settings,
                                                         how: str) -> None:
-    from gmail_oneclick.db import deployment, make_engine
+    from gmail_oneclick.adapters.storage.tables import deployment, make_engine
 
     engine = make_engine(database_url)
     with engine.begin() as conn:
@@ -118,7 +118,7 @@ def test_an_unmarked_database_is_refused_until_upgraded(database_url: str, setti
     engine.dispose()
     with pytest.raises(DatabaseModeError, match="db upgrade"):
         build(settings)
-    from gmail_oneclick.migrate import upgrade
+    from gmail_oneclick.adapters.storage.migrate import upgrade
 
     assert upgrade(database_url, sandbox=False)["mode"] == "google"
     build(settings).engine.dispose()
@@ -149,8 +149,8 @@ def test_gunicorn_refuses_to_start_on_the_other_modes_database(
     env = {**base, **sandbox_env, "GUNICORN_BIND": f"127.0.0.1:{_free_port()}",
            "GMAIL_ONECLICK_WEB_WORKERS": "1", "GMAIL_ONECLICK_WEB_THREADS": "1"}
     proc = subprocess.run(
-        [gunicorn, "--config", "python:gmail_oneclick.gunicorn_conf",
-         "gmail_oneclick.web:create_app()"],
+        [gunicorn, "--config", "python:gmail_oneclick.observability.gunicorn_conf",
+         "gmail_oneclick.entrypoints.web:create_app()"],
         env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0
     assert "belongs to a real Google client" in proc.stderr
@@ -163,8 +163,8 @@ def test_sandbox_refuses_to_listen_off_loopback(sandbox_env: dict[str, str]) -> 
     base = {k: v for k, v in os.environ.items() if not k.startswith("GMAIL_ONECLICK_")}
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
     proc = subprocess.run(  # the Procfile's web process binds 0.0.0.0:$PORT by default
-        [gunicorn, "--config", "python:gmail_oneclick.gunicorn_conf",
-         "gmail_oneclick.web:create_app()"],
+        [gunicorn, "--config", "python:gmail_oneclick.observability.gunicorn_conf",
+         "gmail_oneclick.entrypoints.web:create_app()"],
         env={**base, **sandbox_env, "PORT": str(_free_port())}, capture_output=True, text=True,
         timeout=60)
     assert proc.returncode != 0 and "SANDBOX_PUBLIC" in proc.stderr

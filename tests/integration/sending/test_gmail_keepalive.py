@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from gmail_oneclick.google.gmail import GmailApiClient
+from gmail_oneclick.adapters.google.gmail import GmailApiClient
 from gmail_oneclick.ports import GmailUnauthorized
 
 RAW = b"From: a@example.com\r\nTo: b@example.net\r\n\r\nhi\r\n"

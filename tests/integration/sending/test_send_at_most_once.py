@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from gmail_oneclick.google import gmail as gmail_adapter
-from gmail_oneclick.google.gmail import GmailApiClient
+from gmail_oneclick.adapters.google import gmail as gmail_adapter
+from gmail_oneclick.adapters.google.gmail import GmailApiClient
 from gmail_oneclick.sandbox import start_sandbox
 from gmail_oneclick.sandbox.gmail_state import GmailSandbox
 from tests.integration.consent.conftest import FakeClock

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from gmail_oneclick.db import idempotency_keys
+from gmail_oneclick.adapters.storage.tables import idempotency_keys
 from gmail_oneclick.sandbox.gmail_state import GmailSandbox
 from tests.integration.sending.conftest import b64url, link_account, make_message
 
@@ -149,7 +149,7 @@ def test_post_smtp_errors_have_its_shape(client: Any, site: Any, alice: Any,
 
 def test_repeat_after_the_connection_was_purged_still_returns_the_first_result(
         post: Any, container: Any, alice: Any, gmail: GmailSandbox):
-    from gmail_oneclick.model import RevocationReason
+    from gmail_oneclick.domain.model import RevocationReason
     from gmail_oneclick.services.revocation import purge_connection
 
     raw = make_message()

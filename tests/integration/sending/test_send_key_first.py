@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
+from gmail_oneclick.entrypoints.web.api_messages import READ_BEFORE_AUTH
 from gmail_oneclick.sandbox.gmail_state import GmailSandbox
-from gmail_oneclick.web.api_messages import READ_BEFORE_AUTH
 from tests.integration.ops.test_ops_metrics import sample, scrape
 from tests.integration.sending.conftest import b64url, make_message
 

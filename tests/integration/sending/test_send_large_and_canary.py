@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from gmail_oneclick.google.gmail import GmailApiClient
+from gmail_oneclick.adapters.google.gmail import GmailApiClient
 from gmail_oneclick.sandbox.gmail_state import GmailSandbox
 from tests.dbscan import database_bytes
 from tests.integration.sending.conftest import make_message
@@ -76,10 +76,10 @@ def test_30mb_message_costs_a_small_multiple_of_its_size(settings: Any, tmp_path
     from datetime import timedelta
 
     from gmail_oneclick.bootstrap import build
-    from gmail_oneclick.ids import new_id
-    from gmail_oneclick.model import REQUIRED_SCOPES, Connection, Status, connection_owner
+    from gmail_oneclick.domain.ids import new_id
+    from gmail_oneclick.domain.model import REQUIRED_SCOPES, Connection, Status, connection_owner
+    from gmail_oneclick.entrypoints.web import create_app_from_container
     from gmail_oneclick.sandbox import sandbox_urls
-    from gmail_oneclick.web import create_app_from_container
     from tests.conftest import register_site
     from tests.integration.sending.remote_sandbox import RemoteSandbox
 
@@ -132,7 +132,7 @@ CANARIES = {
 def test_no_canary_reaches_logs_or_the_database(
         client: Any, site: Any, alice: Any, gmail: GmailSandbox, container: Any,
         caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str], sandbox: Any):
-    from gmail_oneclick.logs import configure_logging
+    from gmail_oneclick.observability.logs import configure_logging
 
     configure_logging("DEBUG")  # the JSON handler on stderr, and everything at DEBUG
     caplog.set_level(logging.DEBUG)

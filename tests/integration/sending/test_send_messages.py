@@ -111,7 +111,7 @@ def test_audit_record_has_counts_and_gmail_id_only(post: Any, container: Any, al
 
 def test_reconnect_required_connection_is_refused_before_upstream(
         post: Any, container: Any, alice: Any, gmail: GmailSandbox):
-    from gmail_oneclick.model import RevocationReason
+    from gmail_oneclick.domain.model import RevocationReason
     from gmail_oneclick.services.revocation import purge_connection
 
     with container.uow() as uow:
@@ -146,7 +146,7 @@ def test_account_without_gmail_gets_mail_service_not_enabled(
 def test_scope_revoked_at_google_surfaces_as_scope_missing(
         post: Any, container: Any, sandbox: Any, site: Any, gmail: GmailSandbox):
     """Our record says gmail.send, Google's token says otherwise: Gmail's 403 is the truth."""
-    from gmail_oneclick.model import REQUIRED_SCOPES
+    from gmail_oneclick.domain.model import REQUIRED_SCOPES
 
     link_account(container, sandbox, site.id, "carol@example.org", gmail_send=False,
                  stored_scopes=frozenset(REQUIRED_SCOPES))

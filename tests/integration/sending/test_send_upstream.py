@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from gmail_oneclick.model import Status, connection_owner
+from gmail_oneclick.domain.model import Status, connection_owner
 from gmail_oneclick.sandbox.gmail_state import GmailSandbox
 from tests.integration.sending.conftest import expire_cached_token, link_account, make_message
 
@@ -57,7 +57,7 @@ def test_a_passing_500_is_retried_and_the_send_succeeds(post: Any, alice: Any,
 def test_a_slow_gmail_times_out_into_delivery_unknown_and_is_never_sent_twice(
         post: Any, alice: Any, gmail: GmailSandbox, fast_retries: None, container: Any):
     container.extras.pop("gmail", None)
-    from gmail_oneclick.google.gmail import GmailApiClient
+    from gmail_oneclick.adapters.google.gmail import GmailApiClient
 
     container.extras["gmail"] = GmailApiClient(container.settings.replace(http_timeout=0.3))
     gmail.slow_seconds = 1.0

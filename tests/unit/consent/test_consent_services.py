@@ -11,7 +11,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from gmail_oneclick.model import GMAIL_SEND, REQUIRED_SCOPES, USERINFO_EMAIL, Site
+from gmail_oneclick.adapters.storage import UnitOfWork
+from gmail_oneclick.domain.model import GMAIL_SEND, REQUIRED_SCOPES, USERINFO_EMAIL, Site
 from gmail_oneclick.ports import (
     GoogleIdentity,
     InvalidGrant,
@@ -23,7 +24,6 @@ from gmail_oneclick.sandbox.tokens import s256
 from gmail_oneclick.services import consent
 from gmail_oneclick.services.consent_callback import Result, finish_consent
 from gmail_oneclick.services.sites import add_site
-from gmail_oneclick.storage import UnitOfWork
 from token_store import Keyring, make_engine
 
 RETURN = "https://blog.example.com/wp-admin/?page=gmail"

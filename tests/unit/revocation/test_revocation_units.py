@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from gmail_oneclick.google.risc import InvalidSecurityEvent, JwksCache, RiscVerifier
+from gmail_oneclick.adapters.google.risc import InvalidSecurityEvent, JwksCache, RiscVerifier
 from gmail_oneclick.services import revocation, webhooks
 from gmail_oneclick.settings import Settings
 

@@ -10,9 +10,9 @@ import httplib2
 import pytest
 from googleapiclient.errors import HttpError
 
-from gmail_oneclick import errors
-from gmail_oneclick.google.gmail import _map_http_error
-from gmail_oneclick.google.gmail_http import completes_message
+from gmail_oneclick.adapters.google.gmail import _map_http_error
+from gmail_oneclick.adapters.google.gmail_http import completes_message
+from gmail_oneclick.domain import errors
 from gmail_oneclick.ports import (
     GmailDeliveryUnknown,
     GmailRateLimited,

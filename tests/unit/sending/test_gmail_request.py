@@ -11,8 +11,8 @@ import httplib2
 import pytest
 from googleapiclient.discovery import build
 
-from gmail_oneclick.google.gmail import GmailApiClient
-from gmail_oneclick.google.gmail_http import BearerHttp
+from gmail_oneclick.adapters.google.gmail import GmailApiClient
+from gmail_oneclick.adapters.google.gmail_http import BearerHttp
 from gmail_oneclick.settings import Settings
 
 ENDPOINT = "http://gmail.test:9/prefix/"

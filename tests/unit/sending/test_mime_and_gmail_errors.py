@@ -11,8 +11,8 @@ import httplib2
 import pytest
 from googleapiclient.errors import HttpError
 
-from gmail_oneclick.errors import InvalidMessage, MessageTooLarge, TooManyRecipients
-from gmail_oneclick.google.gmail import _map_http_error, retry_after_seconds
+from gmail_oneclick.adapters.google.gmail import _map_http_error, retry_after_seconds
+from gmail_oneclick.domain.errors import InvalidMessage, MessageTooLarge, TooManyRecipients
 from gmail_oneclick.ports import (
     GmailRateLimited,
     GmailRejected,

@@ -8,7 +8,7 @@ from typing import Any, BinaryIO
 
 import pytest
 
-from gmail_oneclick import errors
+from gmail_oneclick.domain import errors
 from gmail_oneclick.ports import GmailSent, GmailUnauthorized, TransientUpstream
 from gmail_oneclick.services import sending
 

@@ -1,0 +1,202 @@
+"""``POST /v1/messages``: JSON ``{"raw", "connection_id"?}`` or a ``message/rfc822`` body.
+
+Size is enforced twice before anything goes upstream: from ``Content-Length`` before reading,
+and while reading (a body without a length, or one that lies). The message is held in memory
+only (never a temporary file: content must not touch the disk), base64 is decoded once, and the
+rfc822 body is read in chunks straight into the buffer the upload streams from.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import io
+from datetime import timedelta
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from gmail_oneclick.domain import errors
+from gmail_oneclick.domain.errors import (
+    InvalidMessage,
+    InvalidRequest,
+    MessageTooLarge,
+    UnsupportedMediaType,
+)
+from gmail_oneclick.entrypoints.web import body, container
+from gmail_oneclick.entrypoints.web.auth import bearer_token, current_site
+from gmail_oneclick.entrypoints.web.declare import declare
+from gmail_oneclick.ports import GmailSender
+from gmail_oneclick.services import sites
+from gmail_oneclick.services.mime import MAX_MESSAGE_BYTES
+from gmail_oneclick.services.sending import (
+    Outgoing,
+    Sending,
+    SendResult,
+    authenticate_and_send,
+    send_message,
+)
+
+bp = Blueprint("api_messages", __name__)
+
+# base64 of the largest message, plus room for the JSON around it.
+MAX_JSON_BYTES = (MAX_MESSAGE_BYTES + 2) // 3 * 4 + 64 * 1024
+TOO_LARGE = f"messages are limited to {MAX_MESSAGE_BYTES} bytes (35 MB)"
+# A body this small (by its Content-Length) is read before the API key is checked, so that the
+# key check and the choice of connection share one read transaction. A larger body, or one of
+# unknown length, is read only after the key is good.
+READ_BEFORE_AUTH = 64 * 1024
+SEND_FIELDS = {"raw": body.Field(required=True, invalid=InvalidMessage),
+               "connection_id": body.Field(nullable=True)}
+# What a send may answer, on this route and on Post SMTP's.
+SEND_ERRORS = (
+    InvalidRequest, InvalidMessage, errors.TooManyRecipients, errors.ConnectionRequired,
+    errors.Unauthorized, errors.PermissionDeniedUpstream, errors.NotFound,
+    errors.ReconnectRequired, errors.ScopeMissing, errors.MailServiceNotEnabled,
+    errors.IdempotencyInProgress, MessageTooLarge, UnsupportedMediaType,
+    errors.IdempotencyKeyReused, errors.RateLimited, errors.UpstreamUnavailable,
+    errors.DeliveryUnknown, errors.SiteUnverified,
+)
+
+
+def gmail_sender() -> GmailSender:
+    """The process's Gmail adapter (built once; tests may put a fake in extras["gmail"])."""
+    extras = container().extras
+    sender = extras.get("gmail")
+    if sender is None:
+        from gmail_oneclick.adapters.google.gmail import GmailApiClient
+
+        sender = extras.setdefault("gmail", GmailApiClient(container().settings))
+    return sender  # type: ignore[no-any-return]
+
+
+def sending() -> Sending:
+    c = container()
+    return Sending(uow_factory=c.uow, google=c.google, gmail=gmail_sender(), clock=c.clock,
+                   attempts=c.settings.gmail_send_attempts,
+                   idempotency_lease=timedelta(seconds=c.settings.idempotency_lease_seconds),
+                   read_uow_factory=functools.partial(c.uow, readonly=True),
+                   **c.extras.get("sending_options", {}))
+
+
+def _too_large() -> MessageTooLarge:
+    return MessageTooLarge(TOO_LARGE)
+
+
+def read_body(limit: int) -> io.BytesIO:
+    buffer = io.BytesIO()
+    for chunk in body.chunks(limit, _too_large):
+        buffer.write(chunk)
+    return buffer
+
+
+def read_bytes(limit: int) -> bytearray:
+    return body.read_bytes(limit, _too_large)
+
+
+def decode_raw(value: Any, name: str = "raw") -> bytes:
+    """base64url (or standard base64), padding optional; InvalidMessage otherwise."""
+    if not isinstance(value, str) or not value:
+        raise InvalidMessage(f'"{name}" must be a non-empty base64url string')
+    padded = value + "=" * (-len(value) % 4)
+    try:
+        return base64.b64decode(padded, altchars=b"-_", validate=True)
+    except (binascii.Error, ValueError):
+        pass
+    compact = "".join(value.split())  # tolerate line-wrapped base64, at the cost of a copy
+    try:
+        return base64.b64decode(compact + "=" * (-len(compact) % 4), altchars=b"-_",
+                                validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidMessage(f'"{name}" is not valid base64url') from None
+
+
+def json_body(fields: body.Fields, *, open_ended: bool = False,
+              data: bytearray | None = None) -> dict[str, Any]:
+    """A send's JSON body (from ``data`` when already read); the raw bytes are a temporary,
+    gone as soon as they are parsed."""
+    if data is None:
+        data = read_bytes(MAX_JSON_BYTES)
+    return body.parse_json_object(data, fields, open_ended=open_ended)
+
+
+def optional_str(fields: dict[str, Any], name: str) -> str | None:
+    """A field json_body already type-checked as a string or null; "" counts as absent."""
+    value = fields.get(name)
+    return value if isinstance(value, str) and value else None
+
+
+def queried_connection() -> str | None:
+    """``?connection_id=``; present but empty is a 400, not "pick one for me"."""
+    value = request.args.get("connection_id")
+    if value is not None and not value:
+        raise InvalidRequest("connection_id in the query must not be empty")
+    return value
+
+
+def message_from_request(data: bytearray | None = None) -> tuple[io.BytesIO, int, str | None]:
+    """(message stream, size, connection_id) from either accepted content type; from ``data``
+    when the body was already read, else read from the request here."""
+    if request.mimetype == "application/json":
+        fields = json_body(SEND_FIELDS, data=data)
+        connection_id = optional_str(fields, "connection_id")
+        queried = queried_connection()
+        if connection_id and queried and connection_id != queried:
+            raise InvalidRequest("connection_id differs between the body and the query")
+        connection_id = connection_id or queried
+        raw = decode_raw(fields.pop("raw", None))
+        del fields
+        return io.BytesIO(raw), len(raw), connection_id
+    if request.mimetype == "message/rfc822":
+        buffer = io.BytesIO(data) if data is not None else read_body(MAX_MESSAGE_BYTES)
+        return buffer, buffer.getbuffer().nbytes, queried_connection()
+    raise UnsupportedMediaType("send application/json {\"raw\": ...} or message/rfc822")
+
+
+def send(message: io.BytesIO, size: int, *, site_id: str, connection_id: str | None,
+         account_email: str | None = None) -> SendResult:
+    try:
+        return send_message(sending(), Outgoing(
+            site_id=site_id, message=message, size=size, connection_id=connection_id,
+            account_email=account_email, idempotency_key=request.headers.get("Idempotency-Key"),
+        ))
+    finally:
+        message.close()
+
+
+@bp.post("/v1/messages")
+@declare(errors=SEND_ERRORS, query=["connection_id"], body=SEND_FIELDS)
+def post_message() -> Response:
+    announced = request.content_length
+    # Not with an Idempotency-Key: its claim makes the first transaction a write, which a
+    # stranger's request must not get to open before its key is checked.
+    if announced is not None and announced <= READ_BEFORE_AUTH \
+            and "Idempotency-Key" not in request.headers:
+        result = _send_small()
+    else:
+        site = current_site()
+        message, size, connection_id = message_from_request()
+        result = send(message, size, site_id=site.id, connection_id=connection_id)
+    return jsonify({"id": result.id, "thread_id": result.thread_id,
+                    "connection_id": result.connection_id})
+
+
+def _send_small() -> SendResult:
+    """A body of at most READ_BEFORE_AUTH bytes is read first, so the API key check and the
+    choice of connection share one read transaction; it is parsed only once the key is good,
+    so a refused key is answered 401 whatever the body holds."""
+    api_key = sites.plausible_api_key(bearer_token())  # no key, no body read
+    data = read_bytes(READ_BEFORE_AUTH)
+    messages: list[io.BytesIO] = []
+
+    def outgoing(site_id: str) -> Outgoing:
+        message, size, connection_id = message_from_request(data)
+        messages.append(message)
+        return Outgoing(site_id=site_id, message=message, size=size, connection_id=connection_id)
+
+    try:
+        return authenticate_and_send(sending(), api_key, outgoing)
+    finally:
+        for message in messages:
+            message.close()
