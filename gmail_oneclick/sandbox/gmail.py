@@ -10,41 +10,30 @@ PUTs (whole or in ``Content-Range`` chunks, 308 until complete). The bearer toke
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-import re
 import socket
 import time
 from datetime import timedelta
-from email.parser import BytesHeaderParser
-from email.utils import getaddresses
-from typing import Any
 
 from flask import Blueprint, Response, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from gmail_oneclick.sandbox.accounts import json_response, sandbox_state
 from gmail_oneclick.sandbox.gmail_state import AFTER_ACCEPT_FAULTS, GmailSandbox, gmail_state
+from gmail_oneclick.sandbox.gmail_wire import (
+    GmailApiError,
+    auth_error,
+    content_range,
+    decode_raw,
+    multipart,
+    recipient_count,
+    too_large,
+)
 from gmail_oneclick.sandbox.records import GMAIL_SEND
 
 bp = Blueprint("sandbox_gmail", __name__)
 
 SEND_PATH = "/gmail/v1/users/<user>/messages/send"
 UPLOAD_PATH = "/upload/gmail/v1/users/<user>/messages/send"
-_STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",
-           404: "NOT_FOUND", 413: "INVALID_ARGUMENT", 429: "RESOURCE_EXHAUSTED",
-           500: "INTERNAL", 503: "UNAVAILABLE"}
-
-
-class GmailApiError(Exception):
-    def __init__(self, code: int, reason: str, message: str, *, status: str | None = None,
-                 domain: str = "global", short: str | None = None) -> None:
-        super().__init__(message)
-        self.code, self.reason, self.message = code, reason, message
-        self.status = status or _STATUS.get(code, "UNKNOWN")
-        self.domain, self.short = domain, short or message
-        self.headers: dict[str, str] = {}
 
 
 @bp.errorhandler(GmailApiError)
@@ -70,7 +59,7 @@ def _apply_fault(g: GmailSandbox) -> str | None:
     if kind == "slow":
         time.sleep(g.slow_seconds)
     elif kind == "401":
-        raise _auth_error()
+        raise auth_error()
     elif kind == "429":
         when = sandbox_state().now() + timedelta(seconds=g.retry_after_seconds)
         stamp = when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
@@ -111,23 +100,13 @@ def _lose_the_answer(kind: str | None) -> None:
     time.sleep(gmail().slow_seconds)
 
 
-def _auth_error() -> GmailApiError:
-    exc = GmailApiError(
-        401, "authError",
-        "Request had invalid authentication credentials. Expected OAuth 2 access token, login "
-        "cookie or other valid authentication credential.", short="Invalid Credentials")
-    exc.headers["WWW-Authenticate"] = 'Bearer realm="https://accounts.google.com/", ' \
-                                      'error="invalid_token"'
-    return exc
-
-
 def _authorised_email(user: str) -> str:
     """The account behind the bearer token, after the scope and mailbox checks."""
     kind, _, token = request.headers.get("Authorization", "").partition(" ")
     state = sandbox_state()
     info = state.access_token_info(token.strip()) if kind.lower() == "bearer" else None
     if info is None or info.client_id != state.client_id:
-        raise _auth_error()
+        raise auth_error()
     if GMAIL_SEND not in info.scopes:
         raise GmailApiError(403, "insufficientPermissions",
                             "Request had insufficient authentication scopes.",
@@ -141,23 +120,12 @@ def _authorised_email(user: str) -> str:
     return info.email
 
 
-def _recipient_count(raw: bytes) -> int:
-    if not raw.strip():
-        raise GmailApiError(400, "invalidArgument", "Recipient address required")
-    headers = BytesHeaderParser().parsebytes(raw)
-    values = [str(v) for name in ("to", "cc", "bcc") for v in headers.get_all(name, [])]
-    count = len([addr for _, addr in getaddresses(values) if "@" in addr])
-    if count == 0:
-        raise GmailApiError(400, "invalidArgument", "Recipient address required")
-    return count
-
-
 def _accept(email: str, raw: bytes, path: str, thread_id: str | None,
             after_accept: str | None = None) -> ResponseReturnValue:
     g = gmail()
     if len(raw) > g.max_upload_bytes:
-        raise _too_large()
-    count = _recipient_count(raw)
+        raise too_large()
+    count = recipient_count(raw)
     if count > g.max_recipients:
         raise GmailApiError(400, "invalidArgument", "Too many recipients")
     sent = g.record(email, raw, count, path, thread_id)
@@ -165,23 +133,9 @@ def _accept(email: str, raw: bytes, path: str, thread_id: str | None,
     return json_response({"id": sent.id, "threadId": sent.thread_id, "labelIds": ["SENT"]})
 
 
-def _too_large() -> GmailApiError:
-    return GmailApiError(413, "uploadTooLarge", "Request too large for users.messages.send.")
-
-
 def _check_length(limit: int) -> None:
     if request.content_length is not None and request.content_length > limit:
-        raise _too_large()
-
-
-def _decode_raw(value: Any) -> bytes:
-    if not isinstance(value, str) or not value:
-        raise GmailApiError(400, "invalidArgument", "'raw' RFC822 payload message string or "
-                            "uploading message via /upload/* URL required")
-    try:
-        return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-    except (binascii.Error, ValueError):
-        raise GmailApiError(400, "invalidArgument", "Invalid value for ByteString") from None
+        raise too_large()
 
 
 # -- the JSON path -----------------------------------------------------------------------------
@@ -195,7 +149,7 @@ def send(user: str) -> ResponseReturnValue:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise GmailApiError(400, "badRequest", "Invalid JSON payload received.")
-    raw = _decode_raw(body.get("raw"))
+    raw = decode_raw(body.get("raw"))
     if len(raw) > g.max_json_raw_bytes:
         raise GmailApiError(413, "badRequest", "Request payload size exceeds the limit")
     thread = body.get("threadId")
@@ -203,35 +157,12 @@ def send(user: str) -> ResponseReturnValue:
 
 
 # -- the upload paths --------------------------------------------------------------------------
-def _multipart(body: bytes, content_type: str) -> tuple[dict[str, Any], bytes]:
-    """The metadata JSON and the media of a multipart/related body (parts split by boundary)."""
-    match = re.search(r'boundary="?([^";]+)"?', content_type)
-    if match is None:
-        raise GmailApiError(400, "badContent", "Missing multipart boundary")
-    delimiter = b"--" + match.group(1).encode()
-    parts = [p for p in body.split(delimiter)[1:] if not p.startswith(b"--")]
-    if len(parts) != 2:
-        raise GmailApiError(400, "badContent", "Expected metadata and media parts")
-    decoded: list[bytes] = []
-    for part in parts:
-        sep = b"\r\n\r\n" if b"\r\n\r\n" in part else b"\n\n"
-        _, _, content = part.partition(sep)
-        # The line break before the next delimiter belongs to the delimiter.
-        content = content[:-2] if content.endswith(b"\r\n") else content.removesuffix(b"\n")
-        decoded.append(content)
-    try:
-        metadata = json.loads(decoded[0] or b"{}")
-    except ValueError:
-        raise GmailApiError(400, "badContent", "Invalid metadata part") from None
-    return (metadata if isinstance(metadata, dict) else {}), decoded[1]
-
-
 def _start_resumable(g: GmailSandbox, email: str, user: str,
                      after_accept: str | None) -> ResponseReturnValue:
     total_header = request.headers.get("X-Upload-Content-Length")
     total = int(total_header) if total_header and total_header.isdigit() else None
     if total is not None and total > g.max_upload_bytes:
-        raise _too_large()
+        raise too_large()
     if not request.headers.get("X-Upload-Content-Type", "message/rfc822").startswith("message/"):
         raise GmailApiError(400, "badContent", "Media type not allowed for this upload")
     metadata = request.get_json(silent=True) if request.content_length else None
@@ -259,21 +190,11 @@ def upload(user: str) -> ResponseReturnValue:
             raise GmailApiError(400, "badContent", "Media type not allowed for this upload")
         return _accept(email, request.get_data(cache=False), "media", None, after_accept)
     if kind == "multipart":
-        metadata, raw = _multipart(request.get_data(cache=False), request.content_type or "")
+        metadata, raw = multipart(request.get_data(cache=False), request.content_type or "")
         thread = metadata.get("threadId")
         return _accept(email, raw, "multipart", thread if isinstance(thread, str) else None,
                        after_accept)
     raise GmailApiError(400, "invalidArgument", "Invalid upload protocol")
-
-
-def _content_range() -> tuple[int, int, int | None] | None:
-    """(first, last, total) of ``bytes a-b/total``; None for ``bytes */total`` (a status query)."""
-    header = request.headers.get("Content-Range", "")
-    match = re.fullmatch(r"bytes (\d+)-(\d+)/(\d+|\*)", header.strip())
-    if match is None:
-        return None
-    total = None if match.group(3) == "*" else int(match.group(3))
-    return int(match.group(1)), int(match.group(2)), total
 
 
 @bp.put(UPLOAD_PATH)
@@ -284,7 +205,7 @@ def upload_chunk(user: str) -> ResponseReturnValue:
     if session is None:
         raise GmailApiError(404, "notFound", "Upload session not found or expired")
     data = request.get_data(cache=False)
-    span = _content_range()
+    span = content_range(request.headers.get("Content-Range", ""))
     if span is None and request.headers.get("Content-Range"):
         span_total = request.headers["Content-Range"].rpartition("/")[2]
         total = int(span_total) if span_total.isdigit() else None
@@ -295,7 +216,7 @@ def upload_chunk(user: str) -> ResponseReturnValue:
         session.data += data
     if len(session.data) > g.max_upload_bytes:
         g.close_session(upload_id)
-        raise _too_large()
+        raise too_large()
     total = total if total is not None else session.total
     if total is None or len(session.data) < total:
         response = Response(status=308)
