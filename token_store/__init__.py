@@ -4,10 +4,11 @@ Secrets are sealed with AES-256-GCM under a per-owner data key, itself wrapped b
 primary key of a keyring; see envelope.py for the exact formats.
 """
 
+from token_store.engine import checkpoint, make_engine
 from token_store.envelope import DecryptionError
 from token_store.keyring import Keyring, KeyringError, generate_key_entry
 from token_store.rotation import RotationResult, rotate_keys
-from token_store.sql import SqlTokenStore, checkpoint, make_engine, metadata
+from token_store.sql import SqlTokenStore, metadata
 from token_store.store import (
     MemoryTokenStore,
     TokenStore,
