@@ -2,7 +2,8 @@
 
 No transaction stays open while Google is called: the state is claimed (and its verifier
 purged) in one unit of work, Google is asked, and the connection is written in another, all of
-it (tokens, audit record, webhook event) in that one transaction or not at all.
+it (tokens, and the audit record and webhook event of its ``ConnectionConnected``) in that
+one transaction or not at all.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from gmail_oneclick.domain.errors import InvalidRequest
+from gmail_oneclick.domain.events import ConnectionConnected
 from gmail_oneclick.domain.ids import new_id, same_secret, secret_hash
 from gmail_oneclick.domain.model import (
     GMAIL_SEND,
@@ -24,7 +26,7 @@ from gmail_oneclick.domain.model import (
     connection_owner,
 )
 from gmail_oneclick.ports import Clock, GoogleAccounts, GoogleIdentity, TokenGrant, UpstreamError
-from gmail_oneclick.services import webhooks
+from gmail_oneclick.services import handlers
 from gmail_oneclick.services.consent import (
     START_AGAIN,
     VERIFIER_PURPOSE,
@@ -165,7 +167,7 @@ def finish_consent(
         site_still_there = uow.sites.get(claimed.site_id) is not None
         if site_still_there:
             cid = _store_connection(uow, clock, claimed.site_id, identity, grant, check_interval)
-            uow.commit()
+            handlers.commit(uow, clock)
     if not site_still_there:  # removed by the operator while the admin was at Google
         _drop_grant(uow_factory, google, grant, identity)
         raise StateRejected("belongs to a site that no longer exists")
@@ -237,10 +239,6 @@ def _store_connection(
     uow.tokens.put(owner, "refresh_token", grant.refresh_token.encode("utf-8"))
     uow.tokens.put(owner, "access_token", grant.access_token.encode("utf-8"))
     uow.tokens.index_refresh_token(owner, grant.refresh_token)
-    uow.audit.record(
-        "connection:connected", now, site_id=site_id, connection_id=cid,
-        outcome="reconnected" if existing is not None else "new", scopes=sorted(grant.scopes),
-    )
-    webhooks.enqueue_event(uow, clock, site_id=site_id, type_=webhooks.CONNECTED,
-                           connection_id=cid, email=identity.email)
+    uow.record(ConnectionConnected(cid, site_id, identity.email, tuple(sorted(grant.scopes)),
+                                   reconnected=existing is not None))
     return cid

@@ -13,9 +13,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from gmail_oneclick.domain.errors import NotFound
+from gmail_oneclick.domain.events import ConnectionRevoked
 from gmail_oneclick.domain.model import Connection, RevocationReason, rfc3339
 from gmail_oneclick.ports import Clock, GoogleAccounts
-from gmail_oneclick.services.revocation import purge_connection, revocable_token, revoke_quietly
+from gmail_oneclick.services import handlers
+from gmail_oneclick.services.revocation import revocable_token, revoke_quietly
 
 if TYPE_CHECKING:
     from gmail_oneclick.adapters.storage import UnitOfWork
@@ -85,8 +87,10 @@ def forget_email(
     ids = [c.id for c in connections]
     with uow_factory() as uow:
         for c in connections:
-            purge_connection(uow, clock, c.id, RevocationReason.FORGOTTEN,
-                             trigger="privacy_forget", email_in_webhook=False)
+            uow.record(ConnectionRevoked.of(c, RevocationReason.FORGOTTEN,
+                                            trigger="privacy_forget", email_in_webhook=False))
+        # Purged and announced before the rows and the email in queued webhooks go.
+        handlers.handle_recorded(uow, clock)
         uow.outbox.scrub_email(ids)
         uow.connections.forget(ids, email)
         now = clock.now()

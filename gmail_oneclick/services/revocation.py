@@ -1,9 +1,10 @@
-"""Revocation: the one purge path every trigger uses, and the triggers that are ours.
+"""Revocation triggers that are ours, and the checker's verification.
 
-Triggers (docs/REVOCATION.md): ``invalid_grant`` on a refresh (services.tokens calls
-purge_connection), Cross-Account Protection (RISC) security events, the site's DELETE
-(disconnect) and privacy forget (services.privacy). The checker verifies connections through
-verify_connection.
+Every trigger records a ``ConnectionRevoked`` event; services.handlers purges, audits and
+queues the webhook in the same transaction (docs/REVOCATION.md). Triggers: ``invalid_grant``
+on a refresh (services.tokens), Cross-Account Protection (RISC) security events, the site's
+DELETE (disconnect) and privacy forget (services.privacy). The checker verifies connections
+through verify_connection.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from gmail_oneclick.domain.errors import NotFound
+from gmail_oneclick.domain.events import ConnectionRevoked
 from gmail_oneclick.domain.model import Connection, RevocationReason, Status, connection_owner
 from gmail_oneclick.domain.security_events import (
     ACCOUNT_DISABLED,
@@ -24,9 +26,8 @@ from gmail_oneclick.domain.security_events import (
     TOKEN_REVOKED,
     TOKENS_REVOKED,
 )
-from gmail_oneclick.observability import metrics
 from gmail_oneclick.ports import Clock, GoogleAccounts, UpstreamError
-from gmail_oneclick.services import webhooks
+from gmail_oneclick.services import handlers, tokens
 
 if TYPE_CHECKING:
     from gmail_oneclick.adapters.storage import UnitOfWork
@@ -42,42 +43,6 @@ PURGING_EVENTS = {
 VERIFYING_EVENTS = frozenset({SESSIONS_REVOKED, CREDENTIAL_CHANGE_REQUIRED})
 
 UowFactory = Callable[[], "UnitOfWork"]
-
-
-def purge_connection(
-    uow: UnitOfWork,
-    clock: Clock,
-    connection_id: str,
-    reason: RevocationReason,
-    *,
-    trigger: str,
-    email_in_webhook: bool = True,
-) -> bool:
-    """Hard-delete a connection's secrets and mark it ``reconnect_required`` with ``reason``,
-    queueing the audit record and the ``connection.revoked`` webhook in the same transaction.
-
-    The caller commits. Returns False when the connection was already purged or does not exist
-    (its secrets are deleted anyway, so a retry is always safe).
-    """
-    connection = uow.connections.get(connection_id, for_update=True)
-    uow.tokens.purge(connection_owner(connection_id))
-    uow.mark_purged()
-    if connection is None:
-        return False
-    now = clock.now()
-    changed = uow.connections.mark_reconnect_required(connection_id, reason.value, now)
-    if changed:
-        metrics.count_purge(reason.value)
-        uow.audit.record(
-            "connection:revoked", now, site_id=connection.site_id, connection_id=connection_id,
-            reason=reason.value, trigger=trigger,
-        )
-        webhooks.enqueue_event(
-            uow, clock, site_id=connection.site_id, type_=webhooks.REVOKED,
-            connection_id=connection_id,
-            email=connection.email if email_in_webhook else None, reason=reason.value,
-        )
-    return changed
 
 
 def revocable_token(uow: UnitOfWork, connection_id: str) -> str | None:
@@ -120,9 +85,11 @@ def disconnect(
     if token and not shared:
         revoked = revoke_quietly(google, token, connection_id=connection_id)
     with uow_factory() as uow:
-        purge_connection(uow, clock, connection_id, RevocationReason.DISCONNECTED,
-                         trigger="delete")
-        uow.commit()
+        current = uow.connections.get(connection_id)
+        if current is not None:  # None: forgotten meanwhile, which purged it
+            uow.record(ConnectionRevoked.of(current, RevocationReason.DISCONNECTED,
+                                            trigger="delete"))
+        handlers.commit(uow, clock)
     log.info("connection disconnected", extra={"connection_id": connection_id,
                                                  "revoked_at_google": revoked, "shared": shared})
     return revoked
@@ -161,15 +128,27 @@ def _connections_for_subject(uow: UnitOfWork, subject: Any) -> list[Connection]:
     return []
 
 
+def _revoke(uow: UnitOfWork, connections: list[Connection], reason: RevocationReason,
+            result: SecurityEventResult) -> None:
+    """Record the revocations; every matching connection's secrets go, even one revoked
+    before, but only a connected one counts (one token may carry several purging events)."""
+    for c in connections:
+        uow.record(ConnectionRevoked.of(c, reason, trigger="risc"))
+        if c.status is Status.CONNECTED and c.id not in result.purged:
+            result.purged.append(c.id)
+
+
 def handle_security_event(
     uow: UnitOfWork, clock: Clock, claims: dict[str, Any]
 ) -> SecurityEventResult:
     """Act on a verified Security Event Token's claims in the caller's transaction.
 
     A ``jti`` seen before is a replay: nothing happens again (``duplicate``). Purging events
-    purge here; sessions-revoked and credential-change-required schedule the account's
+    record ``ConnectionRevoked`` for every matching connection (``purged`` lists those still
+    connected); sessions-revoked and credential-change-required schedule the account's other
     connections for an immediate check (durable) and return them in ``to_verify`` so the
-    caller can verify them at once after committing. The caller commits.
+    caller can verify them at once after committing. The caller commits with
+    services.handlers.commit.
     """
     events: dict[str, Any] = claims["events"]
     result = SecurityEventResult(event_types=sorted(events))
@@ -182,13 +161,11 @@ def handle_security_event(
         subject = subject or claims.get("sub_id")
         connections = _connections_for_subject(uow, subject)
         if event_type in PURGING_EVENTS:
-            for c in connections:
-                if purge_connection(uow, clock, c.id, PURGING_EVENTS[event_type],
-                                    trigger="risc"):
-                    result.purged.append(c.id)
+            _revoke(uow, connections, PURGING_EVENTS[event_type], result)
         elif event_type in VERIFYING_EVENTS:
             for c in connections:
-                if c.status is Status.CONNECTED and uow.connections.schedule_check(c.id, now):
+                if (c.status is Status.CONNECTED and c.id not in result.purged
+                        and uow.connections.schedule_check(c.id, now)):
                     result.to_verify.append(c.id)
     uow.audit.record("risc:received", now, event_types=[t.rsplit("/", 1)[-1]
                                                         for t in result.event_types],
@@ -232,14 +209,13 @@ def verify_connection(
     uow_factory: UowFactory, google: GoogleAccounts, clock: Clock, connection_id: str, *,
     lease_owner: str, interval: int,
 ) -> str:
-    """Force a refresh (services.tokens purges on ``invalid_grant``) and schedule the next check.
+    """Force a refresh (services.tokens reports ``invalid_grant``, which purges) and schedule
+    the next check.
 
     Returns CHECK_OK, CHECK_REVOKED (purged), CHECK_TRANSIENT (Google unavailable: postponed,
     nothing purged), CHECK_SKIPPED (being refreshed elsewhere, or no longer connected) or
     CHECK_ERROR (our OAuth client is misconfigured: postponed, nothing purged).
     """
-    from gmail_oneclick.services import tokens
-
     result = tokens.refresh_connection(uow_factory, google, clock, connection_id,
                                        lease_owner=lease_owner)
     outcome = _OUTCOMES.get(result.status, CHECK_ERROR)

@@ -18,8 +18,9 @@ thread for as long as a refresh may take.
 refresh the periodic checker calls to verify a grant. It returns a RefreshOutcome; it never
 waits for a lease held by someone else (``busy``: that holder is verifying it right now).
 
-Either way, ``invalid_grant`` purges the connection through services.revocation
-(reason ``invalid_grant``, trigger ``refresh``) and commits; transient failures never purge.
+Either way, ``invalid_grant`` is reported as a ``ConnectionRevoked`` event (reason
+``invalid_grant``, trigger ``refresh``) that services.handlers purges on before committing;
+transient failures never purge.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from gmail_oneclick.domain.errors import (
     ServiceError,
     UpstreamUnavailable,
 )
+from gmail_oneclick.domain.events import ConnectionRevoked
 from gmail_oneclick.domain.model import Connection, RevocationReason, Status, connection_owner
 from gmail_oneclick.observability import metrics
 from gmail_oneclick.ports import (
@@ -50,7 +52,7 @@ from gmail_oneclick.ports import (
     TransientUpstream,
     UpstreamMisconfigured,
 )
-from gmail_oneclick.services import heartbeat, revocation
+from gmail_oneclick.services import handlers, heartbeat
 
 if TYPE_CHECKING:
     from gmail_oneclick.adapters.storage import UnitOfWork
@@ -222,10 +224,13 @@ def _service_error(exc: TransientUpstream | UpstreamMisconfigured) -> ServiceErr
 
 @metrics.timed_detection
 def _purge(uow_factory: UowFactory, clock: Clock, connection_id: str) -> None:
+    """Report the dead grant; its handler purges in this transaction."""
     with uow_factory() as uow:
-        revocation.purge_connection(uow, clock, connection_id, RevocationReason.INVALID_GRANT,
-                                    trigger="refresh")
-        uow.commit()
+        connection = uow.connections.get(connection_id)
+        if connection is not None:  # None: deleted (privacy forget purged it first)
+            uow.record(ConnectionRevoked.of(connection, RevocationReason.INVALID_GRANT,
+                                            trigger="refresh"))
+        handlers.commit(uow, clock)
     log.info("connection purged: refresh answered invalid_grant",
              extra={"connection_id": connection_id})
 

@@ -13,6 +13,7 @@ from typing import Self
 
 from sqlalchemy import Connection, Engine
 
+from gmail_oneclick.domain.events import Event
 from token_store import Keyring, SqlTokenStore, checkpoint
 
 from .audit import AuditRepository
@@ -41,6 +42,7 @@ class UnitOfWork:
         self.on_commit = on_commit
         self._conn: Connection | None = None
         self._purged = False
+        self._events: list[Event] = []
 
     def __enter__(self) -> Self:
         # The transaction begins with the first statement (SQLAlchemy's autobegin) and ends at
@@ -61,6 +63,7 @@ class UnitOfWork:
         finally:
             self._conn.close()
             self._conn = None
+            self._events.clear()  # rolled back with the writes they announce
             for name in _REPOSITORIES:
                 self.__dict__.pop(name, None)
 
@@ -71,7 +74,13 @@ class UnitOfWork:
         return self._conn
 
     def commit(self) -> None:
-        """Commit; after a purge also checkpoint SQLite's WAL so no deleted secret stays there."""
+        """Commit; after a purge also checkpoint SQLite's WAL so no deleted secret stays there.
+
+        Raises RuntimeError, committing nothing, while recorded events are unhandled: their
+        purge and notification belong in this transaction (services.handlers.commit).
+        """
+        if self._events:
+            raise RuntimeError("unit of work committed with unhandled domain events")
         self.conn.commit()
         if self._purged:
             self._purged = False
@@ -83,6 +92,15 @@ class UnitOfWork:
             added, outbox.added = outbox.added, []
             if self.on_commit is not None:
                 self.on_commit(added)
+
+    def record(self, event: Event) -> None:
+        """Note what happened; services.handlers acts on it before this transaction commits."""
+        self._events.append(event)
+
+    def collect_events(self) -> list[Event]:
+        """The events recorded so far, in order, handed over once (the list is emptied)."""
+        events, self._events = self._events, []
+        return events
 
     def mark_purged(self) -> None:
         """Called by whoever hard-deletes secrets, so commit() checkpoints the WAL."""

@@ -19,7 +19,7 @@ from gmail_oneclick.domain.ids import new_id
 from gmail_oneclick.entrypoints.web import body, container
 from gmail_oneclick.entrypoints.web.declare import declare
 from gmail_oneclick.observability import metrics
-from gmail_oneclick.services import revocation
+from gmail_oneclick.services import handlers, revocation
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def receive() -> Response:
         return _invalid(str(exc))
     with c.uow() as uow:
         result = revocation.handle_security_event(uow, c.clock, claims)
-        uow.commit()
+        handlers.commit(uow, c.clock)
     metrics.observe_detection_since(claims.get("iat"), purged=len(result.purged))
     log.info("RISC event accepted", extra={
         "event_types": [t.rsplit("/", 1)[-1] for t in result.event_types],

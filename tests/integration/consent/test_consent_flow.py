@@ -119,15 +119,16 @@ def test_reconnecting_the_same_account_keeps_the_id_and_replaces_the_tokens(
 def test_reconnecting_after_a_revocation_makes_the_connection_usable_again(
     browser: Browser, site: RegisteredSite, container: Any
 ) -> None:
+    from gmail_oneclick.domain.events import ConnectionRevoked
     from gmail_oneclick.domain.model import RevocationReason
-    from gmail_oneclick.services.revocation import purge_connection
+    from gmail_oneclick.services import handlers
 
     cid = query_of(browser.connect(site, "alice@example.com").headers["Location"])
     cid = cid["connection_id"][0]
     with container.uow() as uow:
-        purge_connection(uow, container.clock, cid, RevocationReason.INVALID_GRANT,
-                         trigger="test")
-        uow.commit()
+        connection = uow.connections.get(cid)
+        uow.record(ConnectionRevoked.of(connection, RevocationReason.INVALID_GRANT, trigger="test"))
+        handlers.commit(uow, container.clock)
     gone = browser.client.get(f"/v1/connections/{cid}", headers=site.auth).get_json()
     assert gone["status"] == "reconnect_required" and gone["revoked_at"] is not None
     again = query_of(browser.connect(site, "alice@example.com").headers["Location"])

@@ -149,15 +149,16 @@ def test_post_smtp_errors_have_its_shape(client: Any, site: Any, alice: Any,
 
 def test_repeat_after_the_connection_was_purged_still_returns_the_first_result(
         post: Any, container: Any, alice: Any, gmail: GmailSandbox):
+    from gmail_oneclick.domain.events import ConnectionRevoked
     from gmail_oneclick.domain.model import RevocationReason
-    from gmail_oneclick.services.revocation import purge_connection
+    from gmail_oneclick.services import handlers
 
     raw = make_message()
     first = post(raw, headers=KEY)
     with container.uow() as uow:
-        purge_connection(uow, container.clock, alice.id, RevocationReason.DISCONNECTED,
-                         trigger="test")
-        uow.commit()
+        connection = uow.connections.get(alice.id)
+        uow.record(ConnectionRevoked.of(connection, RevocationReason.DISCONNECTED, trigger="test"))
+        handlers.commit(uow, container.clock)
     again = post(raw, headers=KEY)
     assert again.status_code == 200 and again.get_json() == first.get_json()
     fresh = post(raw, headers={"Idempotency-Key": "another"})

@@ -111,13 +111,14 @@ def test_audit_record_has_counts_and_gmail_id_only(post: Any, container: Any, al
 
 def test_reconnect_required_connection_is_refused_before_upstream(
         post: Any, container: Any, alice: Any, gmail: GmailSandbox):
+    from gmail_oneclick.domain.events import ConnectionRevoked
     from gmail_oneclick.domain.model import RevocationReason
-    from gmail_oneclick.services.revocation import purge_connection
+    from gmail_oneclick.services import handlers
 
     with container.uow() as uow:
-        purge_connection(uow, container.clock, alice.id, RevocationReason.DISCONNECTED,
-                         trigger="test")
-        uow.commit()
+        connection = uow.connections.get(alice.id)
+        uow.record(ConnectionRevoked.of(connection, RevocationReason.DISCONNECTED, trigger="test"))
+        handlers.commit(uow, container.clock)
     response = post(make_message())
     assert response.status_code == 409
     assert response.get_json()["error"]["code"] == "reconnect_required"
