@@ -8,11 +8,9 @@ it (tokens, audit record, webhook event) in that one transaction or not at all.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
 from gmail_oneclick.domain.errors import InvalidRequest
 from gmail_oneclick.domain.ids import new_id, same_secret, secret_hash
@@ -23,7 +21,15 @@ from gmail_oneclick.domain.model import (
     Status,
     connection_owner,
 )
-from gmail_oneclick.ports import Clock, GoogleAccounts, GoogleIdentity, TokenGrant, UpstreamError
+from gmail_oneclick.ports import (
+    Clock,
+    GoogleAccounts,
+    GoogleIdentity,
+    TokenGrant,
+    UnitOfWork,
+    UowFactory,
+    UpstreamError,
+)
 from gmail_oneclick.services import webhooks
 from gmail_oneclick.services.consent import (
     START_AGAIN,
@@ -33,9 +39,6 @@ from gmail_oneclick.services.consent import (
     result_url,
     state_owner,
 )
-
-if TYPE_CHECKING:
-    from gmail_oneclick.adapters.storage import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +79,7 @@ class _Claimed:
 
 
 def _claim_state(
-    uow_factory: Callable[[], UnitOfWork], clock: Clock, state: str, browser_id: str | None
+    uow_factory: UowFactory, clock: Clock, state: str, browser_id: str | None
 ) -> _Claimed:
     if not looks_like_secret(state):
         raise StateRejected("link is not valid")
@@ -115,7 +118,7 @@ def _claim_state(
 
 
 def finish_consent(
-    uow_factory: Callable[[], UnitOfWork],
+    uow_factory: UowFactory,
     clock: Clock,
     google: GoogleAccounts,
     *,
@@ -182,7 +185,7 @@ def _identity(google: GoogleAccounts, grant: TokenGrant) -> GoogleIdentity | Non
 
 
 def _drop_grant(
-    uow_factory: Callable[[], UnitOfWork],
+    uow_factory: UowFactory,
     google: GoogleAccounts,
     grant: TokenGrant,
     identity: GoogleIdentity | None,

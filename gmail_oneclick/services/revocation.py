@@ -13,7 +13,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gmail_oneclick.domain.errors import NotFound
 from gmail_oneclick.domain.model import Connection, RevocationReason, Status, connection_owner
@@ -24,12 +24,8 @@ from gmail_oneclick.domain.security_events import (
     TOKEN_REVOKED,
     TOKENS_REVOKED,
 )
-from gmail_oneclick.observability import metrics
-from gmail_oneclick.ports import Clock, GoogleAccounts, UpstreamError
-from gmail_oneclick.services import webhooks
-
-if TYPE_CHECKING:
-    from gmail_oneclick.adapters.storage import UnitOfWork
+from gmail_oneclick.ports import Clock, GoogleAccounts, UnitOfWork, UowFactory, UpstreamError
+from gmail_oneclick.services import telemetry, webhooks
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +36,6 @@ PURGING_EVENTS = {
     ACCOUNT_DISABLED: RevocationReason.RISC_ACCOUNT_DISABLED,
 }
 VERIFYING_EVENTS = frozenset({SESSIONS_REVOKED, CREDENTIAL_CHANGE_REQUIRED})
-
-UowFactory = Callable[[], "UnitOfWork"]
-
 
 def purge_connection(
     uow: UnitOfWork,
@@ -67,7 +60,7 @@ def purge_connection(
     now = clock.now()
     changed = uow.connections.mark_reconnect_required(connection_id, reason.value, now)
     if changed:
-        metrics.count_purge(reason.value)
+        telemetry.metrics().count_purge(reason.value)
         uow.audit.record(
             "connection:revoked", now, site_id=connection.site_id, connection_id=connection_id,
             reason=reason.value, trigger=trigger,
