@@ -31,7 +31,7 @@ VERIFIER_KEY = "risc_verifier"
 
 def verifier(c: Container) -> SecurityEventVerifier:
     with _verifier_lock:
-        found = c.extras.get(VERIFIER_KEY)
+        found: SecurityEventVerifier | None = c.extras.get(VERIFIER_KEY)
         if found is None:
             found = c.extras[VERIFIER_KEY] = RiscVerifier(c.settings)
         return found
