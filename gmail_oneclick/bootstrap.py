@@ -21,14 +21,13 @@ from gmail_oneclick.adapters.storage import UnitOfWork
 from gmail_oneclick.adapters.storage.deployment import require_mode
 from gmail_oneclick.adapters.storage.tables import make_engine
 from gmail_oneclick.domain.urls import is_loopback_host
-from gmail_oneclick.ports import Clock, GoogleAccounts, SystemClock
+from gmail_oneclick.ports import Clock, GoogleAccounts, SystemClock, WebhookTransport
 from gmail_oneclick.settings import PREFIX, Settings, SettingsError
 from token_store import Keyring, KeyringError, generate_key_entry
 
 if TYPE_CHECKING:
     from gmail_oneclick.adapters.webhook_dispatch import WebhookDispatcher
     from gmail_oneclick.sandbox import SandboxState
-    from gmail_oneclick.services.webhooks import WebhookTransport
 
 log = logging.getLogger(__name__)
 
@@ -217,7 +216,10 @@ def build(
     if check_keys:
         check_keyring_covers_data(engine, keyring)
     from gmail_oneclick.adapters.google.oauth import GoogleOAuthClient
+    from gmail_oneclick.observability import metrics
+    from gmail_oneclick.services import telemetry
 
+    telemetry.install(metrics)  # what the services count goes to Prometheus
     google = GoogleOAuthClient(settings)
     return Container(
         settings=settings,

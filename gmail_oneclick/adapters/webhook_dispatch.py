@@ -19,14 +19,10 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
 
 from gmail_oneclick.domain.ids import new_id
-from gmail_oneclick.ports import Clock
+from gmail_oneclick.ports import Clock, UowFactory, WebhookTransport
 from gmail_oneclick.services import webhooks
-
-if TYPE_CHECKING:
-    from gmail_oneclick.adapters.storage import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +45,8 @@ def _finish_at_exit() -> None:
 class WebhookDispatcher:
     """A bounded queue of committed event ids and ``threads`` daemon threads posting them."""
 
-    def __init__(self, uow_factory: Callable[[], UnitOfWork],
-                 transport: Callable[[], webhooks.WebhookTransport], clock: Clock, *,
+    def __init__(self, uow_factory: UowFactory,
+                 transport: Callable[[], WebhookTransport], clock: Clock, *,
                  threads: int, queue_size: int = QUEUE_SIZE) -> None:
         self._uow_factory = uow_factory
         self._transport = transport

@@ -1,5 +1,5 @@
-"""HTTP to sites' own servers over requests: webhook delivery (services.webhooks.WebhookTransport)
-and the fetch that verifies a site's origin (services.site_verification.OriginFetcher).
+"""HTTP to sites' own servers over requests: webhook delivery (ports.WebhookTransport)
+and the fetch that verifies a site's origin (ports.OriginFetcher).
 
 Short timeouts and no redirects: a slow, dead or misbehaving server costs one worker a few
 seconds at most, and a redirect cannot send a signed event (or our fetch) somewhere the site did

@@ -19,10 +19,7 @@ from __future__ import annotations
 import socket
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from gmail_oneclick.settings import Settings
+from typing import Protocol
 
 NAT64 = ip_network("64:ff9b::/96")  # RFC 6052: the last 32 bits are the IPv4 host
 NAT64_LOCAL = ip_network("64:ff9b:1::/48")  # RFC 8215: local use, never global
@@ -74,6 +71,16 @@ def _literal(host: str) -> str | None:
         return None
 
 
+class TargetSettings(Protocol):
+    """The two settings the policy follows (settings.Settings has them)."""
+
+    @property
+    def sandbox(self) -> bool: ...
+
+    @property
+    def webhook_private_targets(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class TargetPolicy:
     """Where webhooks and origin verification may connect. ``allow_private`` lifts every
@@ -82,7 +89,7 @@ class TargetPolicy:
     allow_private: bool = False
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> TargetPolicy:
+    def from_settings(cls, settings: TargetSettings) -> TargetPolicy:
         return cls(allow_private=settings.sandbox or settings.webhook_private_targets == ALLOW)
 
     def allows_address(self, address: str) -> bool:

@@ -25,6 +25,7 @@ from gmail_oneclick.adapters.google.risc import jti_retention
 from gmail_oneclick.bootstrap import Container
 from gmail_oneclick.domain.ids import new_id
 from gmail_oneclick.observability import metrics
+from gmail_oneclick.ports import WebhookTransport
 from gmail_oneclick.services import heartbeat, retention, revocation, webhooks
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ def lease_owner() -> str:
 
 
 @metrics.timed_sweep
-def sweep(container: Container, *, transport: webhooks.WebhookTransport | None = None,
+def sweep(container: Container, *, transport: WebhookTransport | None = None,
           owner: str | None = None) -> dict[str, int]:
     """One sweep: verify due connections, deliver due webhooks, prune what has outlived its
     retention. Returns counts.
@@ -98,7 +99,7 @@ def _verify(container: Container, connection_id: str, owner: str) -> str:
         return revocation.CHECK_ERROR
 
 
-def deliver(container: Container, transport: webhooks.WebhookTransport, owner: str) -> None:
+def deliver(container: Container, transport: WebhookTransport, owner: str) -> None:
     webhooks.deliver_due(container.uow, transport, container.clock, lease_owner=owner,
                          concurrency=container.settings.checker_concurrency)
 

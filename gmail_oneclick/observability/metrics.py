@@ -1,5 +1,8 @@
 """Prometheus metrics: small typed functions, so the rest of the code never touches prometheus.
 
+This module is the services' ports.Metrics recorder (bootstrap installs it with
+services.telemetry.install); entrypoints call its functions directly.
+
 Multi-process use (gunicorn workers, checkers): set ``PROMETHEUS_MULTIPROC_DIR`` to an empty,
 writable directory shared by every process of one host *before* they start (prometheus_client
 reads it at import). Each process then writes its samples to files there, ``GET /metrics``
@@ -22,21 +25,18 @@ import functools
 import re
 import time
 from collections.abc import Callable
-from typing import Final, Literal, ParamSpec, TypeVar
+from typing import Final, ParamSpec, TypeVar
 
 from prometheus_client import Counter, Histogram
 
-from gmail_oneclick.domain.errors import ServiceError, Unauthorized
 from gmail_oneclick.domain.model import RevocationReason
-from gmail_oneclick.ports import InvalidGrant, UpstreamMisconfigured
+from gmail_oneclick.ports import RefreshResult
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 PREFIX: Final = "gmail_oneclick_"
 OTHER: Final = "other"
-
-RefreshResult = Literal["ok", "invalid_grant", "transient", "misconfigured"]
 
 _REFRESH_RESULTS: Final = frozenset({"ok", "invalid_grant", "transient", "misconfigured"})
 # services/webhooks.py's outcomes: delivered, retried (will try again), failed (gave up).
@@ -94,44 +94,9 @@ def observe_send(outcome: str, seconds: float) -> None:
     SEND_SECONDS.observe(max(0.0, seconds))
 
 
-def timed_send(func: Callable[P, R]) -> Callable[P, R]:
-    """Decorator for the send use cases: records their duration and outcome (``sent``, the
-    ServiceError's code, or ``internal_error``), except for a refused API key."""
-
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        started = time.monotonic()
-        outcome = "internal_error"
-        try:
-            result = func(*args, **kwargs)
-            outcome = "sent"
-            return result
-        except ServiceError as exc:
-            outcome = exc.code
-            raise
-        finally:
-            # A request whose API key was refused is no send (and may be anyone's).
-            if outcome != Unauthorized.code:
-                observe_send(outcome, time.monotonic() - started)
-
-    return wrapper
-
-
 def count_refresh(result: RefreshResult) -> None:
     """Record one refresh attempt at Google's token endpoint."""
     REFRESHES.labels(result=_bounded(result, _REFRESH_RESULTS)).inc()
-
-
-def count_refresh_error(exc: BaseException) -> None:
-    """Record a refresh that raised ``exc``: invalid_grant, transient or misconfigured."""
-    if isinstance(exc, InvalidGrant):
-        count_refresh("invalid_grant")
-    elif isinstance(exc, UpstreamMisconfigured):
-        count_refresh("misconfigured")
-    elif isinstance(exc, Exception):
-        # Timeouts and connection errors are transient whatever type the adapter let through;
-        # KeyboardInterrupt and SystemExit are no answer from Google at all.
-        count_refresh("transient")
 
 
 def count_purge(reason: str) -> None:
@@ -151,20 +116,6 @@ def observe_detection_since(event_at: object, *, purged: int = 1) -> None:
     if isinstance(event_at, int | float) and not isinstance(event_at, bool):
         for _ in range(max(0, purged)):
             observe_detection_latency(time.time() - float(event_at))
-
-
-def timed_detection(func: Callable[P, R]) -> Callable[P, R]:
-    """Decorator for a purge that starts the moment a revocation is seen (invalid_grant) and
-    returns after its commit: records that span when it completes."""
-
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        started = time.monotonic()
-        result = func(*args, **kwargs)
-        observe_detection_latency(time.monotonic() - started)
-        return result
-
-    return wrapper
 
 
 def observe_sweep(seconds: float) -> None:

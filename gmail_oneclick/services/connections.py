@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from gmail_oneclick.domain.errors import NotFound
 from gmail_oneclick.domain.model import Connection, RevocationReason
-
-if TYPE_CHECKING:
-    from gmail_oneclick.adapters.storage import UnitOfWork
+from gmail_oneclick.ports import UnitOfWork
 
 
 def _visible(connection: Connection) -> bool:

@@ -14,18 +14,15 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from gmail_oneclick.domain.errors import Gone, InvalidRequest, NotFound
 from gmail_oneclick.domain.ids import new_secret, secret_hash
 from gmail_oneclick.domain.model import Site
+from gmail_oneclick.domain.records import ConnectLink
 from gmail_oneclick.domain.urls import origin_of
-from gmail_oneclick.ports import Clock, GoogleAccounts
-
-if TYPE_CHECKING:
-    from gmail_oneclick.adapters.storage import UnitOfWork
-    from gmail_oneclick.adapters.storage.consent import ConnectLink
+from gmail_oneclick.ports import Clock, GoogleAccounts, UnitOfWork
 
 log = logging.getLogger(__name__)
 

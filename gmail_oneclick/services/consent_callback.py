@@ -9,11 +9,9 @@ one transaction or not at all.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
 from gmail_oneclick.domain.errors import InvalidRequest
 from gmail_oneclick.domain.events import ConnectionConnected
@@ -25,7 +23,15 @@ from gmail_oneclick.domain.model import (
     Status,
     connection_owner,
 )
-from gmail_oneclick.ports import Clock, GoogleAccounts, GoogleIdentity, TokenGrant, UpstreamError
+from gmail_oneclick.ports import (
+    Clock,
+    GoogleAccounts,
+    GoogleIdentity,
+    TokenGrant,
+    UnitOfWork,
+    UowFactory,
+    UpstreamError,
+)
 from gmail_oneclick.services import handlers
 from gmail_oneclick.services.consent import (
     START_AGAIN,
@@ -35,9 +41,6 @@ from gmail_oneclick.services.consent import (
     result_url,
     state_owner,
 )
-
-if TYPE_CHECKING:
-    from gmail_oneclick.adapters.storage import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +81,7 @@ class _Claimed:
 
 
 def _claim_state(
-    uow_factory: Callable[[], UnitOfWork], clock: Clock, state: str, browser_id: str | None
+    uow_factory: UowFactory, clock: Clock, state: str, browser_id: str | None
 ) -> _Claimed:
     if not looks_like_secret(state):
         raise StateRejected("link is not valid")
@@ -117,7 +120,7 @@ def _claim_state(
 
 
 def finish_consent(
-    uow_factory: Callable[[], UnitOfWork],
+    uow_factory: UowFactory,
     clock: Clock,
     google: GoogleAccounts,
     *,
@@ -184,7 +187,7 @@ def _identity(google: GoogleAccounts, grant: TokenGrant) -> GoogleIdentity | Non
 
 
 def _drop_grant(
-    uow_factory: Callable[[], UnitOfWork],
+    uow_factory: UowFactory,
     google: GoogleAccounts,
     grant: TokenGrant,
     identity: GoogleIdentity | None,

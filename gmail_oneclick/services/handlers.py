@@ -12,16 +12,12 @@ neither has to import the other; import-linter keeps it so.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, assert_never
+from typing import assert_never
 
 from gmail_oneclick.domain.events import ConnectionConnected, ConnectionRevoked, Event
 from gmail_oneclick.domain.model import connection_owner
-from gmail_oneclick.observability import metrics
-from gmail_oneclick.ports import Clock
-from gmail_oneclick.services import webhooks
-
-if TYPE_CHECKING:
-    from gmail_oneclick.adapters.storage import UnitOfWork
+from gmail_oneclick.ports import Clock, UnitOfWork
+from gmail_oneclick.services import telemetry, webhooks
 
 
 def connection_revoked(uow: UnitOfWork, clock: Clock, event: ConnectionRevoked) -> bool:
@@ -40,7 +36,7 @@ def connection_revoked(uow: UnitOfWork, clock: Clock, event: ConnectionRevoked) 
     reason = event.reason.value
     if not uow.connections.mark_reconnect_required(event.connection_id, reason, now):
         return False
-    metrics.count_purge(reason)
+    telemetry.metrics().count_purge(reason)
     uow.audit.record("connection:revoked", now, site_id=event.site_id,
                      connection_id=event.connection_id, reason=reason, trigger=event.trigger)
     webhooks.enqueue_event(uow, clock, site_id=event.site_id, type_=webhooks.REVOKED,

@@ -18,12 +18,8 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
-from gmail_oneclick.ports import Clock
-
-if TYPE_CHECKING:
-    from gmail_oneclick.adapters.storage import UnitOfWork
+from gmail_oneclick.ports import Clock, UowFactory
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +58,6 @@ class Heartbeat:
                     return
             except Exception as exc:  # the next beat retries; the lease may lapse meanwhile
                 log.warning("lease renewal failed", extra={"error": type(exc).__name__})
-
-
-UowFactory = Callable[[], "UnitOfWork"]
 
 
 @contextmanager

@@ -9,18 +9,14 @@ Forget revokes at Google, purges, and deletes every record naming the account (e
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gmail_oneclick.domain.errors import NotFound
 from gmail_oneclick.domain.events import ConnectionRevoked
 from gmail_oneclick.domain.model import Connection, RevocationReason, rfc3339
-from gmail_oneclick.ports import Clock, GoogleAccounts
+from gmail_oneclick.ports import Clock, GoogleAccounts, UnitOfWork, UowFactory
 from gmail_oneclick.services import handlers
 from gmail_oneclick.services.revocation import revocable_token, revoke_quietly
-
-if TYPE_CHECKING:
-    from gmail_oneclick.adapters.storage import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +67,7 @@ def export_email(uow: UnitOfWork, email: str, *, retention: dict[str, int]) -> d
 
 
 def forget_email(
-    uow_factory: Callable[[], UnitOfWork], google: GoogleAccounts, clock: Clock, email: str
+    uow_factory: UowFactory, google: GoogleAccounts, clock: Clock, email: str
 ) -> int:
     """Revoke at Google, purge, and delete every record naming the account. Returns how many
     connections were forgotten (0 for an unknown email, which is not an error)."""

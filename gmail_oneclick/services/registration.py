@@ -10,18 +10,13 @@ the allowance of its own address and network, never everyone else's.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from ipaddress import IPv6Address, ip_address, ip_network
-from typing import TYPE_CHECKING
 
 from gmail_oneclick.domain.errors import Forbidden, RateLimited
 from gmail_oneclick.domain.netpolicy import TargetPolicy
-from gmail_oneclick.ports import Clock
+from gmail_oneclick.ports import Clock, UnitOfWork, UowFactory
 from gmail_oneclick.services.sites import NewSite, add_site
-
-if TYPE_CHECKING:
-    from gmail_oneclick.adapters.storage import UnitOfWork
 
 WINDOW = timedelta(hours=1)
 # A client's network may register this many times the per-address allowance per window.
@@ -57,7 +52,7 @@ def spend(uow: UnitOfWork, now: datetime, buckets: list[tuple[str, int]], messag
 
 
 def register_site(
-    uow_factory: Callable[[], UnitOfWork],
+    uow_factory: UowFactory,
     clock: Clock,
     *,
     registration: str,

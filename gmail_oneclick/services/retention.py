@@ -12,12 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
-from gmail_oneclick.ports import Clock
-
-if TYPE_CHECKING:
-    from gmail_oneclick.adapters.storage import UnitOfWork
+from gmail_oneclick.ports import Clock, UnitOfWork, UowFactory
 
 # Rows per transaction, and transactions per table per sweep: a sweep deletes at most 100,000
 # rows of a table; the next sweep goes on with the rest.
@@ -32,7 +28,7 @@ class Retention:
     webhook_days: int
 
 
-def prune(uow_factory: Callable[[], UnitOfWork], clock: Clock, retention: Retention, *,
+def prune(uow_factory: UowFactory, clock: Clock, retention: Retention, *,
           batch: int = BATCH, max_batches: int = MAX_BATCHES) -> dict[str, int]:
     """Delete what has outlived its retention. Returns how many rows of each kind went."""
     now = clock.now()

@@ -14,7 +14,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gmail_oneclick.domain.errors import NotFound
 from gmail_oneclick.domain.events import ConnectionRevoked
@@ -26,11 +26,8 @@ from gmail_oneclick.domain.security_events import (
     TOKEN_REVOKED,
     TOKENS_REVOKED,
 )
-from gmail_oneclick.ports import Clock, GoogleAccounts, UpstreamError
-from gmail_oneclick.services import handlers, tokens
-
-if TYPE_CHECKING:
-    from gmail_oneclick.adapters.storage import UnitOfWork
+from gmail_oneclick.ports import Clock, GoogleAccounts, UnitOfWork, UowFactory, UpstreamError
+from gmail_oneclick.services import handlers, telemetry, tokens
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +39,6 @@ PURGING_EVENTS = {
 }
 VERIFYING_EVENTS = frozenset({SESSIONS_REVOKED, CREDENTIAL_CHANGE_REQUIRED})
 
-UowFactory = Callable[[], "UnitOfWork"]
 
 
 def revocable_token(uow: UnitOfWork, connection_id: str) -> str | None:

@@ -13,13 +13,11 @@ from __future__ import annotations
 import hashlib
 import math
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
 
 from gmail_oneclick.domain import errors
-
-if TYPE_CHECKING:
-    from gmail_oneclick.adapters.storage import UnitOfWork
-    from gmail_oneclick.adapters.storage.idempotency import IdempotencyRecord
+from gmail_oneclick.domain.records import DONE, PENDING, IdempotencyRecord
+from gmail_oneclick.ports import UnitOfWork
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 MAX_IDEMPOTENCY_KEY = 255
@@ -62,9 +60,9 @@ def claim(uow: UnitOfWork, now: datetime, site_id: str, message: BinaryIO, hashe
     if existing.request_hash != request_hash:
         raise errors.IdempotencyKeyReused(
             "this Idempotency-Key was already used for a different message")
-    if existing.state == "done" and existing.gmail_id and existing.connection_id:
+    if existing.state == DONE and existing.gmail_id and existing.connection_id:
         return existing
-    if existing.state == "pending" and existing.lease_until is not None \
+    if existing.state == PENDING and existing.lease_until is not None \
             and existing.lease_until > now:
         left = math.ceil((existing.lease_until - now).total_seconds())
         raise errors.IdempotencyInProgress(

@@ -15,11 +15,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
 
 from gmail_oneclick.domain import errors
 from gmail_oneclick.domain.model import GMAIL_SEND, Connection, Status
-from gmail_oneclick.observability import metrics
 from gmail_oneclick.ports import (
     Clock,
     GmailDeliveryUnknown,
@@ -30,12 +29,11 @@ from gmail_oneclick.ports import (
     GmailUnauthorized,
     GoogleAccounts,
     TransientUpstream,
+    UnitOfWork,
+    UowFactory,
 )
-from gmail_oneclick.services import send_keys, sites, tokens
+from gmail_oneclick.services import send_keys, sites, telemetry, tokens
 from gmail_oneclick.services.mime import MessageInfo, inspect_message
-
-if TYPE_CHECKING:
-    from gmail_oneclick.adapters.storage import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +50,7 @@ class SendResult:
 class Sending:
     """The collaborators of a send (built once per request by the web layer)."""
 
-    uow_factory: Callable[[], UnitOfWork]
+    uow_factory: UowFactory
     google: GoogleAccounts
     gmail: GmailSender
     clock: Clock
@@ -63,7 +61,7 @@ class Sending:
     # How long a send holds its Idempotency-Key before a repeat may call it delivery_unknown.
     idempotency_lease: timedelta = send_keys.DEFAULT_LEASE
     # Units of work that only read (on SQLite they take no write lock); uow_factory if None.
-    read_uow_factory: Callable[[], UnitOfWork] | None = None
+    read_uow_factory: UowFactory | None = None
 
 
 @dataclass(frozen=True)
@@ -78,7 +76,7 @@ class Outgoing:
     idempotency_key: str | None = None
 
 
-@metrics.timed_send
+@telemetry.timed_send
 def send_message(s: Sending, out: Outgoing) -> SendResult:
     """Send ``out`` and return Gmail's ids (or the first result of a repeated Idempotency-Key).
 
@@ -91,7 +89,7 @@ def send_message(s: Sending, out: Outgoing) -> SendResult:
     return _send(s, out.idempotency_key, lambda uow: (out, info))
 
 
-@metrics.timed_send
+@telemetry.timed_send
 def authenticate_and_send(s: Sending, api_key: str | None,
                           outgoing: Callable[[str], Outgoing]) -> SendResult:
     """send_message for a request whose API key is not checked yet and that carries no

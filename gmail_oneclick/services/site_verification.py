@@ -9,40 +9,16 @@ and compares it with the stored hash in constant time.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
-
 from gmail_oneclick.domain.errors import SiteVerificationFailed
 from gmail_oneclick.domain.ids import same_secret, secret_hash
 from gmail_oneclick.domain.model import Site
-from gmail_oneclick.ports import Clock
+from gmail_oneclick.ports import Answer, Clock, OriginFetcher, UowFactory
 from gmail_oneclick.services.registration import spend
 from gmail_oneclick.services.sites import verification_urls
-
-if TYPE_CHECKING:
-    from gmail_oneclick.adapters.storage import UnitOfWork
 
 # Each attempt makes the service fetch from the site's origins: a few an hour is plenty.
 ATTEMPTS_PER_HOUR = 10
 MAX_TOKEN_BYTES = 1024
-
-
-class Answer(Protocol):
-    @property
-    def status(self) -> int:
-        """0 when nothing was answered (refused address, timeout, connection error)."""
-        ...
-
-    @property
-    def body(self) -> bytes:
-        """At most MAX_TOKEN_BYTES + 1 bytes, as sent."""
-        ...
-
-
-class OriginFetcher(Protocol):
-    def fetch(self, url: str) -> Answer:
-        """GET ``url`` without following redirects, within a few seconds."""
-        ...
 
 
 def _problem(url: str, answer: Answer, token_hash: str) -> str | None:
@@ -60,7 +36,7 @@ def _problem(url: str, answer: Answer, token_hash: str) -> str | None:
 
 
 def verify_site(
-    uow_factory: Callable[[], UnitOfWork], clock: Clock, fetcher: OriginFetcher, site: Site,
+    uow_factory: UowFactory, clock: Clock, fetcher: OriginFetcher, site: Site,
 ) -> Site:
     """Verify ``site`` (a no-op when it already is). Returns the verified site.
 

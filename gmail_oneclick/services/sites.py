@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from gmail_oneclick.domain.errors import InvalidRequest, NotFound, SiteUnverified, Unauthorized
@@ -13,11 +12,8 @@ from gmail_oneclick.domain.ids import new_id, new_secret, same_secret, secret_ha
 from gmail_oneclick.domain.model import Site, connection_owner, site_owner
 from gmail_oneclick.domain.netpolicy import PUBLIC_ONLY, TargetPolicy
 from gmail_oneclick.domain.urls import check_service_url, normalise_origin
-from gmail_oneclick.ports import Clock
+from gmail_oneclick.ports import Clock, UnitOfWork
 from gmail_oneclick.services.consent import state_owner
-
-if TYPE_CHECKING:
-    from gmail_oneclick.adapters.storage import UnitOfWork
 
 API_KEY_PREFIX = "goc_"
 WEBHOOK_SECRET_PURPOSE = "webhook_secret"

@@ -33,7 +33,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from gmail_oneclick.domain.errors import (
     NotFound,
@@ -43,19 +42,17 @@ from gmail_oneclick.domain.errors import (
 )
 from gmail_oneclick.domain.events import ConnectionRevoked
 from gmail_oneclick.domain.model import Connection, RevocationReason, Status, connection_owner
-from gmail_oneclick.observability import metrics
 from gmail_oneclick.ports import (
     Clock,
     GoogleAccounts,
     InvalidGrant,
     TokenGrant,
     TransientUpstream,
+    UnitOfWork,
+    UowFactory,
     UpstreamMisconfigured,
 )
-from gmail_oneclick.services import handlers, heartbeat
-
-if TYPE_CHECKING:
-    from gmail_oneclick.adapters.storage import UnitOfWork
+from gmail_oneclick.services import handlers, heartbeat, telemetry
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +65,6 @@ LEASE_SECONDS = 15
 # The most a send waits for another request's (or process's) refresh before answering 503.
 WAIT_SECONDS = 3.0
 POLL_SECONDS = 0.05
-
-UowFactory = Callable[[], "UnitOfWork"]
-
 
 @dataclass(frozen=True)
 class RefreshOutcome:
@@ -201,14 +195,14 @@ def _refresh_or_raise(
     try:
         grant = google.refresh(refresh_token.decode())
     except InvalidGrant:
-        metrics.count_refresh("invalid_grant")
+        telemetry.metrics().count_refresh("invalid_grant")
         _purge(uow_factory, clock, connection_id)
         raise ReconnectRequired(_RECONNECT) from None
     except BaseException as exc:
-        metrics.count_refresh_error(exc)
+        telemetry.count_refresh_error(exc)
         _release(uow_factory, connection_id, owner)
         raise
-    metrics.count_refresh("ok")
+    telemetry.metrics().count_refresh("ok")
     _persist(uow_factory, clock, connection_id, owner, grant)
     return grant
 
@@ -222,7 +216,7 @@ def _service_error(exc: TransientUpstream | UpstreamMisconfigured) -> ServiceErr
                                retry_after=exc.retry_after or 5)
 
 
-@metrics.timed_detection
+@telemetry.timed_detection
 def _purge(uow_factory: UowFactory, clock: Clock, connection_id: str) -> None:
     """Report the dead grant; its handler purges in this transaction."""
     with uow_factory() as uow:

@@ -18,19 +18,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Protocol
 
 from standardwebhooks import Webhook
 
 from gmail_oneclick.domain.ids import new_id
 from gmail_oneclick.domain.model import rfc3339
-from gmail_oneclick.observability import metrics
-from gmail_oneclick.ports import Clock
-from gmail_oneclick.services import sites
-
-if TYPE_CHECKING:
-    from gmail_oneclick.adapters.storage import UnitOfWork
-    from gmail_oneclick.adapters.storage.outbox import OutboxEvent
+from gmail_oneclick.domain.records import OutboxEvent
+from gmail_oneclick.ports import Clock, UnitOfWork, UowFactory, WebhookTransport
+from gmail_oneclick.services import sites, telemetry
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +37,6 @@ FIRST_RETRY_SECONDS = 5.0
 MAX_RETRY_SECONDS = 3600.0
 # Longer than one post can take (the transport's timeout), so a lease never expires mid-post.
 LEASE_SECONDS = 60
-
-
-class WebhookTransport(Protocol):
-    def post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
-        """POST and return the HTTP status; 0 when the receiver could not be reached in time."""
-        ...
 
 
 @dataclass
@@ -106,7 +95,7 @@ def signed_request(secret: str, event: OutboxEvent, clock: Clock) -> tuple[bytes
 
 
 def deliver_due(
-    uow_factory: Callable[[], UnitOfWork],
+    uow_factory: UowFactory,
     transport: WebhookTransport,
     clock: Clock,
     *,
@@ -138,7 +127,7 @@ def deliver_due(
 
 
 def deliver_event(
-    uow_factory: Callable[[], UnitOfWork],
+    uow_factory: UowFactory,
     transport: WebhookTransport,
     clock: Clock,
     event_id: str,
@@ -159,7 +148,7 @@ def deliver_event(
 
 
 def _deliver_one(
-    uow_factory: Callable[[], UnitOfWork],
+    uow_factory: UowFactory,
     transport: WebhookTransport,
     clock: Clock,
     event: OutboxEvent,
@@ -191,5 +180,5 @@ def _deliver_one(
     log.info("webhook attempt", extra={"event_id": event.id, "site_id": event.site_id,
                                        "status": status, "attempts": attempts,
                                        "outcome": outcome})
-    metrics.count_webhook_delivery(outcome)
+    telemetry.metrics().count_webhook_delivery(outcome)
     return outcome

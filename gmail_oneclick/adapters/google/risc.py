@@ -26,6 +26,7 @@ from typing import Any, TypeGuard
 import jwt
 import requests
 
+from gmail_oneclick.ports import InvalidSecurityEvent
 from gmail_oneclick.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -44,10 +45,6 @@ JTI_MARGIN = timedelta(days=1)
 def jti_retention(settings: Settings) -> timedelta:
     """How long a ``jti`` record must be kept so that its token, replayed, is still refused."""
     return timedelta(seconds=settings.risc_replay_window) + JTI_MARGIN
-
-
-class InvalidSecurityEvent(ValueError):
-    """The token is not a valid SET for us. The message names the reason, never the token."""
 
 
 class JwksCache:

@@ -1,6 +1,6 @@
 """SQL persistence: a unit of work over one transaction, with one repository per concern.
 
-Services receive a ``UnitOfWork`` (typed under TYPE_CHECKING only) and never import SQLAlchemy.
+This is the SQL implementation of ports.UnitOfWork; services see only that Protocol.
 A unit of work rolls back unless ``commit()`` is called, so a failure never leaves half a write.
 """
 
@@ -146,5 +146,3 @@ class UnitOfWork:
     def risc(self) -> RiscRepository:
         return RiscRepository(self.conn)
 
-
-UnitOfWorkFactory = Callable[[], UnitOfWork]

@@ -2,12 +2,11 @@
 
 The PKCE code_verifier of a state is a secret too; it lives in token_store under
 ``state:<state_hash>``, which services.consent purges with the state. Writes take keyword
-arguments so services never import this module (they must not import SQLAlchemy).
+arguments, as ports.ConsentRepository states them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,29 +14,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from gmail_oneclick.adapters.storage.tables import connect_links, oauth_states
 from gmail_oneclick.domain.model import aware
-
-
-@dataclass(frozen=True)
-class ConnectLink:
-    token_hash: str
-    site_id: str
-    return_url: str
-    login_hint: str | None
-    created_at: datetime
-    expires_at: datetime
-    used_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class OAuthState:
-    state_hash: str
-    link_hash: str
-    site_id: str
-    return_url: str
-    browser_hash: str
-    created_at: datetime
-    expires_at: datetime
-    used_at: datetime | None = None
+from gmail_oneclick.domain.records import ConnectLink, OAuthState
 
 
 def _link(row: Any) -> ConnectLink:

@@ -10,7 +10,6 @@ record so the same key may be tried again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import (
@@ -27,21 +26,7 @@ from sqlalchemy.exc import IntegrityError
 
 from gmail_oneclick.adapters.storage.tables import idempotency_keys
 from gmail_oneclick.domain.model import aware
-
-PENDING = "pending"
-DONE = "done"
-UNKNOWN = "unknown"
-
-
-@dataclass(frozen=True)
-class IdempotencyRecord:
-    state: str
-    created_at: datetime
-    request_hash: str | None
-    connection_id: str | None
-    gmail_id: str | None
-    thread_id: str | None
-    lease_until: datetime | None = None
+from gmail_oneclick.domain.records import DONE, PENDING, UNKNOWN, IdempotencyRecord
 
 
 class IdempotencyRepository:

@@ -7,7 +7,6 @@ in-process dispatcher of the process that queued the event) never post one event
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,16 +14,7 @@ from sqlalchemy import Connection, and_, delete, insert, or_, select, update
 
 from gmail_oneclick.adapters.storage.tables import webhook_outbox
 from gmail_oneclick.domain.model import aware
-
-
-@dataclass(frozen=True)
-class OutboxEvent:
-    id: str
-    site_id: str
-    type: str
-    payload: dict[str, Any]
-    created_at: datetime
-    attempts: int
+from gmail_oneclick.domain.records import OutboxEvent
 
 
 def _due(now: datetime) -> Any:

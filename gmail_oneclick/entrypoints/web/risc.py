@@ -12,13 +12,14 @@ import threading
 
 from flask import Blueprint, Response, jsonify
 
-from gmail_oneclick.adapters.google.risc import MAX_TOKEN_BYTES, InvalidSecurityEvent, RiscVerifier
+from gmail_oneclick.adapters.google.risc import MAX_TOKEN_BYTES, RiscVerifier
 from gmail_oneclick.bootstrap import Container
 from gmail_oneclick.domain.errors import InvalidRequest
 from gmail_oneclick.domain.ids import new_id
 from gmail_oneclick.entrypoints.web import body, container
 from gmail_oneclick.entrypoints.web.declare import declare
 from gmail_oneclick.observability import metrics
+from gmail_oneclick.ports import InvalidSecurityEvent, SecurityEventVerifier
 from gmail_oneclick.services import handlers, revocation
 
 log = logging.getLogger(__name__)
@@ -28,9 +29,9 @@ _verifier_lock = threading.Lock()
 VERIFIER_KEY = "risc_verifier"
 
 
-def verifier(c: Container) -> RiscVerifier:
+def verifier(c: Container) -> SecurityEventVerifier:
     with _verifier_lock:
-        found = c.extras.get(VERIFIER_KEY)
+        found: SecurityEventVerifier | None = c.extras.get(VERIFIER_KEY)
         if found is None:
             found = c.extras[VERIFIER_KEY] = RiscVerifier(c.settings)
         return found

@@ -14,6 +14,7 @@ from sqlalchemy import create_engine, insert
 from gmail_oneclick.adapters.storage.tables import connections, webhook_outbox
 from gmail_oneclick.entrypoints.web import create_app_from_container
 from gmail_oneclick.observability import metrics
+from gmail_oneclick.services import telemetry
 
 FAMILIES = {
     "gmail_oneclick_sends": "counter",
@@ -166,10 +167,19 @@ def counter_value(counter: Any, **labels: str) -> float:
     return 0.0
 
 
-def test_timed_send_records_sent_or_the_error_code_it_answered() -> None:
+@pytest.fixture
+def prometheus() -> Any:
+    """The services record into Prometheus, as bootstrap.build arranges in every process."""
+    before = telemetry.metrics()
+    telemetry.install(metrics)
+    yield metrics
+    telemetry.install(before)
+
+
+def test_timed_send_records_sent_or_the_error_code_it_answered(prometheus: Any) -> None:
     from gmail_oneclick.domain.errors import ReconnectRequired
 
-    @metrics.timed_send
+    @telemetry.timed_send
     def send(fail: Exception | None) -> str:
         if fail is not None:
             raise fail
@@ -186,14 +196,14 @@ def test_timed_send_records_sent_or_the_error_code_it_answered() -> None:
         assert counter_value(metrics.SENDS, outcome=outcome) == value + 1, outcome
 
 
-def test_refresh_errors_are_classified_without_purging_on_transient_ones() -> None:
+def test_refresh_errors_are_classified_without_purging_on_transient_ones(prometheus: Any) -> None:
     from gmail_oneclick.ports import InvalidGrant, TransientUpstream, UpstreamMisconfigured
 
     cases = [(InvalidGrant("x"), "invalid_grant"), (TransientUpstream("x"), "transient"),
              (TimeoutError(), "transient"), (UpstreamMisconfigured("x"), "misconfigured")]
     for exc, result in cases:
         before = counter_value(metrics.REFRESHES, result=result)
-        metrics.count_refresh_error(exc)
+        telemetry.count_refresh_error(exc)
         assert counter_value(metrics.REFRESHES, result=result) == before + 1, exc
 
 
@@ -214,7 +224,7 @@ def test_detection_since_a_risc_iat_observes_once_per_purged_connection() -> Non
     assert count() == before + 3
 
 
-def test_timed_sweep_and_timed_detection_record_only_completed_work() -> None:
+def test_timed_sweep_and_timed_detection_record_only_completed_work(prometheus: Any) -> None:
     def count(histogram: Any) -> float:
         for family in histogram.collect():
             for s in family.samples:
@@ -228,7 +238,7 @@ def test_timed_sweep_and_timed_detection_record_only_completed_work() -> None:
             raise ConnectionError("database down")
         return 3
 
-    @metrics.timed_detection
+    @telemetry.timed_detection
     def purge() -> None:
         return None
 

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from gmail_oneclick.adapters.google.risc import InvalidSecurityEvent, JwksCache, RiscVerifier
+from gmail_oneclick.adapters.google.risc import JwksCache, RiscVerifier
+from gmail_oneclick.ports import InvalidSecurityEvent
 from gmail_oneclick.services import revocation, webhooks
 from gmail_oneclick.settings import Settings
 

@@ -1,27 +1,15 @@
-"""What the services need from the outside world, as Protocols.
+"""Google, as the services see it: accounts (OAuth), Gmail's send, and the verifier of
+Cross-Account Protection (RISC) security events.
 
-Adapters in gmail_oneclick/adapters/google (real Google) and gmail_oneclick/sandbox (the
-emulator, reached over the same HTTP code) implement these; unit tests pass Fake classes
-implementing the same.
+gmail_oneclick/adapters/google implements these, against real Google or the bundled sandbox
+(the same HTTP code, pointed at the emulator). Messages of the errors never contain tokens.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import BinaryIO, Protocol
-
-
-class Clock(Protocol):
-    def now(self) -> datetime: ...
-
-
-class SystemClock:
-    def now(self) -> datetime:
-        from gmail_oneclick.domain.model import utcnow
-
-        return utcnow()
-
+from typing import Any, BinaryIO, Protocol
 
 # ---- Google accounts (OAuth) ----------------------------------------------------------------
 
@@ -134,4 +122,19 @@ class GmailSender(Protocol):
         was written, or Gmail answered 500 or 503) or GmailDeliveryUnknown (it may have).
         Does not retry; the caller owns the retry policy.
         """
+        ...
+
+
+# ---- Cross-Account Protection (RISC) -------------------------------------------------------
+
+
+class InvalidSecurityEvent(ValueError):
+    """A pushed Security Event Token that is not acceptable; the message says why (no token)."""
+
+
+class SecurityEventVerifier(Protocol):
+    def verify(self, token: bytes | str, *, now: float | None = None) -> dict[str, Any]:
+        """The claims of a Security Event Token Google signed for us, with ``jti`` and
+        ``events``; ``now`` in Unix seconds. Raises InvalidSecurityEvent for anything else
+        (forged, for another audience, expired, older than the replay window)."""
         ...
