@@ -27,7 +27,7 @@ from gmail_oneclick.domain.security_events import (
     TOKENS_REVOKED,
 )
 from gmail_oneclick.ports import Clock, GoogleAccounts, UnitOfWork, UowFactory, UpstreamError
-from gmail_oneclick.services import handlers, telemetry, tokens
+from gmail_oneclick.services import handlers, tokens
 
 log = logging.getLogger(__name__)
 
