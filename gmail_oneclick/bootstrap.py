@@ -1,6 +1,8 @@
-"""The one place that turns settings into collaborators: database, keyring, Google adapters.
+"""The one place that turns settings into collaborators: database, keyring, every adapter.
 
-Real Google or the bundled sandbox is chosen here and nowhere else.
+Real Google or the bundled sandbox is chosen here and nowhere else; views, the CLI and the
+checker read adapters from the Container and never build one. Tests swap an adapter by
+assigning the Container's field.
 """
 
 from __future__ import annotations
@@ -9,10 +11,12 @@ import logging
 import os
 import secrets
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlsplit
 
 from sqlalchemy import Engine, inspect
@@ -21,12 +25,22 @@ from gmail_oneclick.adapters.storage import UnitOfWork
 from gmail_oneclick.adapters.storage.deployment import require_mode
 from gmail_oneclick.adapters.storage.tables import make_engine
 from gmail_oneclick.domain.urls import is_loopback_host
-from gmail_oneclick.ports import Clock, GoogleAccounts, SystemClock, WebhookTransport
+from gmail_oneclick.ports import (
+    Clock,
+    GmailSender,
+    GmailSent,
+    GoogleAccounts,
+    SecurityEventVerifier,
+    SystemClock,
+    WebhookTransport,
+)
+from gmail_oneclick.services.sending import Sending
 from gmail_oneclick.settings import PREFIX, Settings, SettingsError
 from token_store import Keyring, KeyringError, generate_key_entry
 
 if TYPE_CHECKING:
     from gmail_oneclick.adapters.webhook_dispatch import WebhookDispatcher
+    from gmail_oneclick.adapters.webhook_http import RequestsOriginFetcher
     from gmail_oneclick.sandbox import SandboxState
 
 log = logging.getLogger(__name__)
@@ -34,19 +48,54 @@ log = logging.getLogger(__name__)
 SANDBOX_MOUNT = "/_sandbox/google"
 
 
+@dataclass(frozen=True)
+class SendPolicy:
+    """How a send waits between attempts after a transient Gmail failure (the number of
+    attempts and the Idempotency-Key lease are settings). Tests shorten or record the waits."""
+
+    backoff_base: float = Sending.backoff_base
+    backoff_cap: float = Sending.backoff_cap
+    sleep: Callable[[float], None] = time.sleep
+
+
+class GmailOnFirstSend:
+    """The Gmail adapter, built on the first send: google-api-python-client takes a quarter
+    of a second to import, which the CLI and the checker, who never send, need not pay."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._lock = threading.Lock()
+        self._adapter: GmailSender | None = None
+
+    def send(self, access_token: str, message: BinaryIO, size: int) -> GmailSent:
+        """As ports.GmailSender.send."""
+        with self._lock:
+            if self._adapter is None:
+                from gmail_oneclick.adapters.google.gmail import GmailApiClient
+
+                self._adapter = GmailApiClient(self._settings)
+            adapter = self._adapter
+        return adapter.send(access_token, message, size)
+
+
 @dataclass
 class Container:
-    """Everything a request, a CLI command or the checker needs, built once per process."""
+    """Everything a request, a CLI command or the checker needs, built once per process by
+    build(). Tests swap an adapter by assigning its field (or with dataclasses.replace)."""
 
     settings: Settings
     engine: Engine
     keyring: Keyring
     clock: Clock
     google: GoogleAccounts
+    gmail: GmailSender
+    risc_verifier: SecurityEventVerifier
+    webhook_transport: WebhookTransport
+    # A fresh fetcher (a ports.OriginFetcher) per site verification: the view closes its
+    # session once the site is judged.
+    origin_fetcher: Callable[[], RequestsOriginFetcher]
+    send_policy: SendPolicy
     sandbox: SandboxState | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
-    # How webhooks are posted; None: over HTTP (webhook_http), made on first use. Tests swap it.
-    webhook_transport: WebhookTransport | None = None
     _dispatcher: WebhookDispatcher | None = field(default=None, init=False, repr=False)
     _dispatcher_lock: threading.Lock = field(default_factory=threading.Lock, init=False,
                                              repr=False)
@@ -57,26 +106,15 @@ class Container:
         return UnitOfWork(self.engine, self.keyring, readonly=readonly,
                           on_commit=self._dispatch)
 
-    def transport(self) -> WebhookTransport:
-        """The webhook transport the dispatcher and the checker post with, under the address
-        policy of the settings (public addresses only unless sandbox mode or
-        WEBHOOK_PRIVATE_TARGETS=allow)."""
-        if self.webhook_transport is None:
-            from gmail_oneclick.adapters.webhook_http import RequestsWebhookTransport
-            from gmail_oneclick.domain.netpolicy import TargetPolicy
-
-            self.webhook_transport = RequestsWebhookTransport(
-                TargetPolicy.from_settings(self.settings))
-        return self.webhook_transport
-
     def dispatcher(self) -> WebhookDispatcher:
-        """This process's webhook dispatcher, made on first use (again after a fork)."""
+        """This process's webhook dispatcher, made on first use (again after a fork). It
+        posts with whatever ``webhook_transport`` holds at the time."""
         from gmail_oneclick.adapters.webhook_dispatch import WebhookDispatcher
 
         with self._dispatcher_lock:
             if self._dispatcher is None or self._dispatcher.pid != os.getpid():
                 self._dispatcher = WebhookDispatcher(
-                    self.uow, self.transport, self.clock,
+                    self.uow, lambda: self.webhook_transport, self.clock,
                     threads=self.settings.webhook_dispatch_threads)
             return self._dispatcher
 
@@ -189,15 +227,7 @@ def build(
     sandbox_state = None
     if settings.sandbox:
         settings = sandbox_settings(settings)
-        from gmail_oneclick.sandbox import SandboxState
-
-        sandbox_state = SandboxState(
-            client_id=settings.google_client_id, client_secret=settings.google_client_secret
-        )
-        sandbox_state.base_url = settings.public_url.rstrip("/") + SANDBOX_MOUNT
-        sandbox_state.register_redirect_uri(settings.redirect_uri)
-        # "Remove access" in the sandbox's account page pushes RISC events to us, as Google does.
-        sandbox_state.configure_risc_push(settings.public_url.rstrip("/") + "/risc")
+        sandbox_state = _sandbox_state(settings)
     elif need_google and not (settings.google_client_id and settings.google_client_secret):
         raise SettingsError(
             f"{PREFIX}GOOGLE_CLIENT_ID and {PREFIX}GOOGLE_CLIENT_SECRET are required "
@@ -215,17 +245,45 @@ def build(
         raise
     if check_keys:
         check_keyring_covers_data(engine, keyring)
-    from gmail_oneclick.adapters.google.oauth import GoogleOAuthClient
     from gmail_oneclick.observability import metrics
     from gmail_oneclick.services import telemetry
 
     telemetry.install(metrics)  # what the services count goes to Prometheus
-    google = GoogleOAuthClient(settings)
+    return _container(settings, engine, keyring, clock or SystemClock(), sandbox_state)
+
+
+def _sandbox_state(settings: Settings) -> SandboxState:
+    """The emulated Google this process mounts at SANDBOX_MOUNT (settings already point at it)."""
+    from gmail_oneclick.sandbox import SandboxState
+
+    state = SandboxState(
+        client_id=settings.google_client_id, client_secret=settings.google_client_secret
+    )
+    state.base_url = settings.public_url.rstrip("/") + SANDBOX_MOUNT
+    state.register_redirect_uri(settings.redirect_uri)
+    # "Remove access" in the sandbox's account page pushes RISC events to us, as Google does.
+    state.configure_risc_push(settings.public_url.rstrip("/") + "/risc")
+    return state
+
+
+def _container(settings: Settings, engine: Engine, keyring: Keyring, clock: Clock,
+               sandbox_state: SandboxState | None) -> Container:
+    """The Container with every adapter. In sandbox mode ``settings`` already point each
+    Google URL at the sandbox, which is reached through the same HTTP code as Google."""
+    from gmail_oneclick.adapters.google.oauth import GoogleOAuthClient
+    from gmail_oneclick.adapters.google.risc import RiscVerifier
+    from gmail_oneclick.adapters.webhook_http import RequestsOriginFetcher, RequestsWebhookTransport
+    from gmail_oneclick.domain.netpolicy import TargetPolicy
+
+    # Public addresses only, unless sandbox mode or WEBHOOK_PRIVATE_TARGETS=allow.
+    targets = TargetPolicy.from_settings(settings)
     return Container(
-        settings=settings,
-        engine=engine,
-        keyring=keyring,
-        clock=clock or SystemClock(),
-        google=google,
+        settings=settings, engine=engine, keyring=keyring, clock=clock,
+        google=GoogleOAuthClient(settings),
+        gmail=GmailOnFirstSend(settings),
+        risc_verifier=RiscVerifier(settings),
+        webhook_transport=RequestsWebhookTransport(targets),
+        origin_fetcher=partial(RequestsOriginFetcher, targets),
+        send_policy=SendPolicy(),
         sandbox=sandbox_state,
     )

@@ -25,7 +25,6 @@ from gmail_oneclick.adapters.google.risc import jti_retention
 from gmail_oneclick.bootstrap import Container
 from gmail_oneclick.domain.ids import new_id
 from gmail_oneclick.observability import metrics
-from gmail_oneclick.ports import WebhookTransport
 from gmail_oneclick.services import heartbeat, retention, revocation, webhooks
 
 log = logging.getLogger(__name__)
@@ -43,8 +42,7 @@ def lease_owner() -> str:
 
 
 @metrics.timed_sweep
-def sweep(container: Container, *, transport: WebhookTransport | None = None,
-          owner: str | None = None) -> dict[str, int]:
+def sweep(container: Container, *, owner: str | None = None) -> dict[str, int]:
     """One sweep: verify due connections, deliver due webhooks, prune what has outlived its
     retention. Returns counts.
 
@@ -66,7 +64,7 @@ def sweep(container: Container, *, transport: WebhookTransport | None = None,
         for outcome in pool.map(lambda cid: _verify(container, cid, owner), due):
             counts[outcome] += 1
     delivery = webhooks.deliver_due(
-        container.uow, transport or container.transport(), container.clock,
+        container.uow, container.webhook_transport, container.clock,
         lease_owner=owner, concurrency=settings.checker_concurrency)
     pruned = retention.prune(container.uow, container.clock, retention.Retention(
         audit_days=settings.audit_retention_days,
@@ -99,9 +97,9 @@ def _verify(container: Container, connection_id: str, owner: str) -> str:
         return revocation.CHECK_ERROR
 
 
-def deliver(container: Container, transport: WebhookTransport, owner: str) -> None:
-    webhooks.deliver_due(container.uow, transport, container.clock, lease_owner=owner,
-                         concurrency=container.settings.checker_concurrency)
+def deliver(container: Container, owner: str) -> None:
+    webhooks.deliver_due(container.uow, container.webhook_transport, container.clock,
+                         lease_owner=owner, concurrency=container.settings.checker_concurrency)
 
 
 def run_forever(container: Container, *, stop: threading.Event | None = None) -> None:
@@ -111,7 +109,6 @@ def run_forever(container: Container, *, stop: threading.Event | None = None) ->
     from apscheduler.schedulers.background import BackgroundScheduler
 
     owner = lease_owner()
-    transport = container.transport()
     scheduler = BackgroundScheduler(timezone="UTC")
     common: dict[str, Any] = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 30}
     every = container.settings.checker_sweep_seconds
@@ -119,10 +116,10 @@ def run_forever(container: Container, *, stop: threading.Event | None = None) ->
     # period (CHECKER_SWEEP_SECONDS) stays short.
     jitter = min(random.randint(1, 10), every // 6) or None  # noqa: S311
     scheduler.add_job(_safe, "interval", seconds=every, args=[sweep, container],
-                      kwargs={"transport": transport, "owner": owner},
+                      kwargs={"owner": owner},
                       jitter=jitter, next_run_time=container.clock.now(), **common)
     scheduler.add_job(_safe, "interval", seconds=min(DELIVERY_SECONDS, every),
-                      args=[deliver, container, transport, owner], **common)
+                      args=[deliver, container, owner], **common)
     scheduler.start()
     stop = stop or threading.Event()
     try:

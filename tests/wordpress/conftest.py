@@ -126,7 +126,7 @@ class Service:
         from gmail_oneclick.services import webhooks
 
         counts = webhooks.deliver_due(
-            self.container.uow, self.container.transport(), self.container.clock,
+            self.container.uow, self.container.webhook_transport, self.container.clock,
             lease_owner="wordpress-tests", concurrency=1)
         return {"delivered": counts.delivered, "retried": counts.retried,
                 "failed": counts.failed}

@@ -27,7 +27,6 @@ from gmail_oneclick.domain.errors import (
 from gmail_oneclick.entrypoints.web import body, container
 from gmail_oneclick.entrypoints.web.auth import bearer_token, current_site
 from gmail_oneclick.entrypoints.web.declare import declare
-from gmail_oneclick.ports import GmailSender
 from gmail_oneclick.services import sites
 from gmail_oneclick.services.mime import MAX_MESSAGE_BYTES
 from gmail_oneclick.services.sending import (
@@ -60,24 +59,15 @@ SEND_ERRORS = (
 )
 
 
-def gmail_sender() -> GmailSender:
-    """The process's Gmail adapter (built once; tests may put a fake in extras["gmail"])."""
-    extras = container().extras
-    sender = extras.get("gmail")
-    if sender is None:
-        from gmail_oneclick.adapters.google.gmail import GmailApiClient
-
-        sender = extras.setdefault("gmail", GmailApiClient(container().settings))
-    return sender  # type: ignore[no-any-return]
-
-
 def sending() -> Sending:
     c = container()
-    return Sending(uow_factory=c.uow, google=c.google, gmail=gmail_sender(), clock=c.clock,
+    policy = c.send_policy
+    return Sending(uow_factory=c.uow, google=c.google, gmail=c.gmail, clock=c.clock,
                    attempts=c.settings.gmail_send_attempts,
+                   backoff_base=policy.backoff_base, backoff_cap=policy.backoff_cap,
+                   sleep=policy.sleep,
                    idempotency_lease=timedelta(seconds=c.settings.idempotency_lease_seconds),
-                   read_uow_factory=functools.partial(c.uow, readonly=True),
-                   **c.extras.get("sending_options", {}))
+                   read_uow_factory=functools.partial(c.uow, readonly=True))
 
 
 def _too_large() -> MessageTooLarge:

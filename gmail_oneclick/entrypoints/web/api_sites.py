@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from gmail_oneclick.adapters.webhook_http import RequestsOriginFetcher
 from gmail_oneclick.domain.errors import (
     Forbidden,
     InvalidRequest,
@@ -62,7 +61,7 @@ def verify(site_id: str) -> Response:
     if site.id != site_id:  # another site's id: not this key's business
         raise NotFound("no such site for this API key")
     c = container()
-    fetcher = RequestsOriginFetcher(TargetPolicy.from_settings(c.settings))
+    fetcher = c.origin_fetcher()
     try:
         verified = site_verification.verify_site(c.uow, c.clock, fetcher, site)
     finally:

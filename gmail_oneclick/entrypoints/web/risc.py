@@ -12,29 +12,19 @@ import threading
 
 from flask import Blueprint, Response, jsonify
 
-from gmail_oneclick.adapters.google.risc import MAX_TOKEN_BYTES, RiscVerifier
+from gmail_oneclick.adapters.google.risc import MAX_TOKEN_BYTES
 from gmail_oneclick.bootstrap import Container
 from gmail_oneclick.domain.errors import InvalidRequest
 from gmail_oneclick.domain.ids import new_id
 from gmail_oneclick.entrypoints.web import body, container
 from gmail_oneclick.entrypoints.web.declare import declare
 from gmail_oneclick.observability import metrics
-from gmail_oneclick.ports import InvalidSecurityEvent, SecurityEventVerifier
+from gmail_oneclick.ports import InvalidSecurityEvent
 from gmail_oneclick.services import handlers, revocation
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("risc", __name__)
-_verifier_lock = threading.Lock()
-VERIFIER_KEY = "risc_verifier"
-
-
-def verifier(c: Container) -> SecurityEventVerifier:
-    with _verifier_lock:
-        found: SecurityEventVerifier | None = c.extras.get(VERIFIER_KEY)
-        if found is None:
-            found = c.extras[VERIFIER_KEY] = RiscVerifier(c.settings)
-        return found
 
 
 def _invalid(reason: str) -> Response:
@@ -55,7 +45,7 @@ def receive() -> Response:
         return _invalid(exc.message)
     c = container()
     try:
-        claims = verifier(c).verify(raw, now=c.clock.now().timestamp())
+        claims = c.risc_verifier.verify(raw, now=c.clock.now().timestamp())
     except InvalidSecurityEvent as exc:
         log.warning("RISC event refused", extra={"reason": str(exc)})
         return _invalid(str(exc))

@@ -22,7 +22,6 @@ from gmail_oneclick.domain.security_events import (
     TOKENS_REVOKED,
     VERIFICATION,
 )
-from gmail_oneclick.entrypoints.web.risc import VERIFIER_KEY
 from tests.conftest import register_site
 from tests.integration.revocation.conftest import (
     connection_row,
@@ -164,7 +163,7 @@ def test_a_rotated_signing_key_is_fetched_on_its_first_use(
 ) -> None:
     linked = link(site.id, "alice@example.com")
     monotonic = [1000.0]
-    container.extras[VERIFIER_KEY] = RiscVerifier(container.settings, jwks=JwksCache(
+    container.risc_verifier = RiscVerifier(container.settings, jwks=JwksCache(
         container.settings.risc_jwks_uri, timeout=5.0, monotonic=lambda: monotonic[0]))
     verification = risc_push.make_security_event(
         VERIFICATION, risc_push.subject_for_account(linked.email), extra={"state": "x"})

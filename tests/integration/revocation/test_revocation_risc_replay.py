@@ -22,7 +22,6 @@ from gmail_oneclick.domain.model import Status
 from gmail_oneclick.domain.security_events import TOKENS_REVOKED, VERIFICATION
 from gmail_oneclick.entrypoints import checker
 from gmail_oneclick.entrypoints.web import create_app_from_container
-from gmail_oneclick.entrypoints.web.risc import VERIFIER_KEY
 from tests.conftest import register_site
 from tests.integration.consent.conftest import FakeClock
 from tests.integration.revocation.conftest import connection_row, stored_secret
@@ -67,10 +66,10 @@ def receiver(container: Any, sandbox: Any) -> Iterator[Receiver]:
     """/risc of the service on a clock the test moves, with a key cache on a movable clock."""
     clock = FakeClock(datetime.now(UTC))
     monotonic = Monotonic()
-    timed = dataclasses.replace(container, clock=clock, extras={})
-    settings = timed.settings
-    timed.extras[VERIFIER_KEY] = RiscVerifier(settings, jwks=JwksCache(
-        settings.risc_jwks_uri, timeout=settings.http_timeout, monotonic=monotonic))
+    settings = container.settings
+    timed = dataclasses.replace(container, clock=clock, risc_verifier=RiscVerifier(
+        settings, jwks=JwksCache(settings.risc_jwks_uri, timeout=settings.http_timeout,
+                                 monotonic=monotonic)))
     app = create_app_from_container(timed)
     yield Receiver(app.test_client(), timed, clock, monotonic, sandbox.state)
 

@@ -127,8 +127,9 @@ def test_a_slow_receiver_never_blocks_a_sweep(
     client.delete(f"/v1/connections/{linked.id}", headers=site.auth)
 
     started = time.monotonic()
-    counts = checker.sweep(container, transport=RequestsWebhookTransport(
-        TargetPolicy.from_settings(container.settings), read_timeout=0.3))
+    container.webhook_transport = RequestsWebhookTransport(
+        TargetPolicy.from_settings(container.settings), read_timeout=0.3)
+    counts = checker.sweep(container)
     elapsed = time.monotonic() - started
 
     assert counts["verified"] == 1
@@ -165,7 +166,7 @@ def test_two_deliverers_at_once_post_each_event_once(
 
     def deliver(owner: str) -> None:
         barrier.wait()
-        webhooks.deliver_due(container.uow, container.transport(), container.clock,
+        webhooks.deliver_due(container.uow, container.webhook_transport, container.clock,
                              lease_owner=owner)
 
     threads = [threading.Thread(target=deliver, args=(f"w{i}",)) for i in range(2)]

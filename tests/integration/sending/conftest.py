@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from gmail_oneclick.bootstrap import SendPolicy
 from gmail_oneclick.sandbox.gmail_state import GmailSandbox, gmail_state
 from tests.accounts import Linked, link_account
 from tests.conftest import RegisteredSite
@@ -57,7 +58,7 @@ def gmail(sandbox: Any) -> GmailSandbox:
 @pytest.fixture
 def fast_retries(container: Any) -> None:
     """Backoff sleeps of at most a few milliseconds, so retry tests stay quick."""
-    container.extras["sending_options"] = {"backoff_base": 0.001, "backoff_cap": 0.005}
+    container.send_policy = SendPolicy(backoff_base=0.001, backoff_cap=0.005)
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ import pytest
 
 from gmail_oneclick.adapters.google import gmail as gmail_adapter
 from gmail_oneclick.adapters.google.gmail import GmailApiClient
+from gmail_oneclick.bootstrap import SendPolicy
 from gmail_oneclick.sandbox import start_sandbox
 from gmail_oneclick.sandbox.gmail_state import GmailSandbox
 from tests.integration.consent.conftest import FakeClock
@@ -47,7 +48,7 @@ def test_a_lost_answer_is_delivery_unknown_and_a_repeat_sends_nothing(
 
 def test_an_answer_stalled_past_the_timeout_is_delivery_unknown_and_sent_once(
         post: Any, alice: Any, gmail: GmailSandbox, fast_retries: None, container: Any):
-    container.extras["gmail"] = GmailApiClient(container.settings.replace(http_timeout=0.3))
+    container.gmail = GmailApiClient(container.settings.replace(http_timeout=0.3))
     gmail.slow_seconds = 0.8
     gmail.inject_fault("stall_after_accept")
     response = post(make_message(), headers=KEY)
@@ -75,7 +76,7 @@ def test_a_resumable_upload_whose_last_answer_is_lost_is_sent_once(
     # Small numbers so a 600 kB message takes the resumable path in three chunks.
     monkeypatch.setattr(gmail_adapter, "RESUMABLE_ABOVE", 300_000)
     monkeypatch.setattr(gmail_adapter, "CHUNK_SIZE", 256 * 1024)
-    container.extras["gmail"] = GmailApiClient(
+    container.gmail = GmailApiClient(
         container.settings.replace(gmail_upload_threshold=100_000))
     raw = make_message(attachment=os.urandom(450_000))
     gmail.inject_fault("drop_after_accept")
@@ -97,8 +98,8 @@ def test_a_refused_connection_is_retried_and_the_message_delivered_once(
         if not started:
             started.append(start_sandbox(state=sandbox.state, port=port))
 
-    container.extras["sending_options"] = {"sleep": gmail_comes_back}
-    container.extras["gmail"] = GmailApiClient(
+    container.send_policy = SendPolicy(sleep=gmail_comes_back)
+    container.gmail = GmailApiClient(
         container.settings.replace(gmail_api_endpoint=f"http://127.0.0.1:{port}/"))
     try:
         response = post(make_message(), headers=KEY)
@@ -122,7 +123,7 @@ def test_500_and_503_are_retried_and_the_message_delivered_once(
 def test_a_429_with_a_short_wait_is_retried_after_googles_wait(
         post: Any, alice: Any, gmail: GmailSandbox, container: Any):
     sleeps: list[float] = []
-    container.extras["sending_options"] = {"sleep": sleeps.append}
+    container.send_policy = SendPolicy(sleep=sleeps.append)
     gmail.retry_after_seconds = 1  # "Retry after <now + 1 s>": within the backoff cap
     gmail.inject_fault("429")
     response = post(make_message())
@@ -145,10 +146,10 @@ def test_a_key_left_by_a_dead_send_is_in_progress_until_its_lease_ends_then_unkn
     container.clock = clock
     container.settings = container.settings.replace(idempotency_lease_seconds=60)
     raw = make_message()
-    container.extras["gmail"] = _WorkerAborted()
+    real_gmail, container.gmail = container.gmail, _WorkerAborted()
     with pytest.raises(SystemExit):
         post(raw, headers=KEY)
-    del container.extras["gmail"]  # the real adapter again, for any repeat that would send
+    container.gmail = real_gmail  # the real adapter again, for any repeat that would send
 
     clock.advance(seconds=15)
     busy = post(raw, headers=KEY)

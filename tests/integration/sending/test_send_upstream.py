@@ -56,10 +56,9 @@ def test_a_passing_500_is_retried_and_the_send_succeeds(post: Any, alice: Any,
 
 def test_a_slow_gmail_times_out_into_delivery_unknown_and_is_never_sent_twice(
         post: Any, alice: Any, gmail: GmailSandbox, fast_retries: None, container: Any):
-    container.extras.pop("gmail", None)
     from gmail_oneclick.adapters.google.gmail import GmailApiClient
 
-    container.extras["gmail"] = GmailApiClient(container.settings.replace(http_timeout=0.3))
+    container.gmail = GmailApiClient(container.settings.replace(http_timeout=0.3))
     gmail.slow_seconds = 1.0
     gmail.inject_fault("slow", count=3)  # each request still sends, after the client gave up
     response = post(make_message())
