@@ -32,7 +32,7 @@ from gmail_oneclick.ports import (
     UnitOfWork,
     UowFactory,
 )
-from gmail_oneclick.services import send_keys, sites, telemetry, tokens
+from gmail_oneclick.services import send_keys, telemetry, tokens
 from gmail_oneclick.services.mime import MessageInfo, inspect_message
 
 log = logging.getLogger(__name__)
@@ -86,36 +86,11 @@ def send_message(s: Sending, out: Outgoing) -> SendResult:
     have been sent), MailServiceNotEnabled, PermissionDeniedUpstream.
     """
     info = inspect_message(out.message, out.size)
-    return _send(s, out.idempotency_key, lambda uow: (out, info))
-
-
-@telemetry.timed_send
-def authenticate_and_send(s: Sending, api_key: str | None,
-                          outgoing: Callable[[str], Outgoing]) -> SendResult:
-    """send_message for a request whose API key is not checked yet and that carries no
-    Idempotency-Key: one read transaction checks the key (Unauthorized first, before anything
-    about the message is looked at), then ``outgoing(site_id)`` parses the already-read body and
-    the connection is chosen, so the send costs one read transaction instead of two. Raises
-    what send_message raises, and Unauthorized."""
-
-    def authenticated(uow: UnitOfWork) -> tuple[Outgoing, MessageInfo]:
-        out = outgoing(sites.authenticate(uow, api_key).id)
-        if out.idempotency_key is not None:
-            raise ValueError("authenticate_and_send reads only: no Idempotency-Key")
-        return out, inspect_message(out.message, out.size)
-
-    return _send(s, None, authenticated)
-
-
-def _send(s: Sending, idempotency_key: str | None,
-          outgoing: Callable[[UnitOfWork], tuple[Outgoing, MessageInfo]]) -> SendResult:
-    """The send itself; ``outgoing`` gives the message inside the first unit of work, which
-    writes (the Idempotency-Key claim) when the request carries a key and only reads if not."""
-    factory = s.uow_factory if idempotency_key is not None \
-        else (s.read_uow_factory or s.uow_factory)
+    key_hash = send_keys.key_hash(out.idempotency_key)
+    # Without a key the first unit of work only reads (on SQLite: no write lock); with one,
+    # it writes the key's claim.
+    factory = s.uow_factory if key_hash is not None else (s.read_uow_factory or s.uow_factory)
     with factory() as uow:
-        out, info = outgoing(uow)
-        key_hash = send_keys.key_hash(out.idempotency_key)
         # The key first: a repeat gets the first result even if the connection changed since.
         if key_hash is not None:
             first = send_keys.claim(uow, s.clock.now(), out.site_id, out.message, key_hash,

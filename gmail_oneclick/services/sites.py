@@ -121,7 +121,7 @@ def require_verified(site: Site) -> Site:
 _UNAUTHORIZED = "a valid site API key is required (Authorization: Bearer <key>)"
 
 
-def plausible_api_key(api_key: str | None) -> str:
+def _plausible_api_key(api_key: str | None) -> str:
     """``api_key`` if it has the shape of one of ours (nothing looked up). Raises Unauthorized."""
     if not api_key or not api_key.startswith(API_KEY_PREFIX) or len(api_key) > 200:
         raise Unauthorized(_UNAUTHORIZED)
@@ -131,7 +131,7 @@ def plausible_api_key(api_key: str | None) -> str:
 def authenticate(uow: UnitOfWork, api_key: str | None, *, allow_pending: bool = False) -> Site:
     """The site owning ``api_key``. Raises Unauthorized (the comparison is constant time), and
     SiteUnverified for a site still pending verification unless ``allow_pending``."""
-    digest = secret_hash(plausible_api_key(api_key))
+    digest = secret_hash(_plausible_api_key(api_key))
     found = uow.sites.by_api_key_hash(digest)
     if found is None or not same_secret(found[1], digest):
         raise Unauthorized(_UNAUTHORIZED)

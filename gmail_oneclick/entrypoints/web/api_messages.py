@@ -25,15 +25,13 @@ from gmail_oneclick.domain.errors import (
     UnsupportedMediaType,
 )
 from gmail_oneclick.entrypoints.web import body, container
-from gmail_oneclick.entrypoints.web.auth import bearer_token, current_site
+from gmail_oneclick.entrypoints.web.auth import current_site
 from gmail_oneclick.entrypoints.web.declare import declare
-from gmail_oneclick.services import sites
 from gmail_oneclick.services.mime import MAX_MESSAGE_BYTES
 from gmail_oneclick.services.sending import (
     Outgoing,
     Sending,
     SendResult,
-    authenticate_and_send,
     send_message,
 )
 
@@ -42,10 +40,6 @@ bp = Blueprint("api_messages", __name__)
 # base64 of the largest message, plus room for the JSON around it.
 MAX_JSON_BYTES = (MAX_MESSAGE_BYTES + 2) // 3 * 4 + 64 * 1024
 TOO_LARGE = f"messages are limited to {MAX_MESSAGE_BYTES} bytes (35 MB)"
-# A body this small (by its Content-Length) is read before the API key is checked, so that the
-# key check and the choice of connection share one read transaction. A larger body, or one of
-# unknown length, is read only after the key is good.
-READ_BEFORE_AUTH = 64 * 1024
 SEND_FIELDS = {"raw": body.Field(required=True, invalid=InvalidMessage),
                "connection_id": body.Field(nullable=True)}
 # What a send may answer, on this route and on Post SMTP's.
@@ -102,13 +96,9 @@ def decode_raw(value: Any, name: str = "raw") -> bytes:
         raise InvalidMessage(f'"{name}" is not valid base64url') from None
 
 
-def json_body(fields: body.Fields, *, open_ended: bool = False,
-              data: bytearray | None = None) -> dict[str, Any]:
-    """A send's JSON body (from ``data`` when already read); the raw bytes are a temporary,
-    gone as soon as they are parsed."""
-    if data is None:
-        data = read_bytes(MAX_JSON_BYTES)
-    return body.parse_json_object(data, fields, open_ended=open_ended)
+def json_body(fields: body.Fields, *, open_ended: bool = False) -> dict[str, Any]:
+    """A send's JSON body; the raw bytes are a temporary, gone as soon as they are parsed."""
+    return body.parse_json_object(read_bytes(MAX_JSON_BYTES), fields, open_ended=open_ended)
 
 
 def optional_str(fields: dict[str, Any], name: str) -> str | None:
@@ -125,11 +115,11 @@ def queried_connection() -> str | None:
     return value
 
 
-def message_from_request(data: bytearray | None = None) -> tuple[io.BytesIO, int, str | None]:
-    """(message stream, size, connection_id) from either accepted content type; from ``data``
-    when the body was already read, else read from the request here."""
+def message_from_request() -> tuple[io.BytesIO, int, str | None]:
+    """(message stream, size, connection_id) from either accepted content type, read from the
+    request only now: callers check the API key first."""
     if request.mimetype == "application/json":
-        fields = json_body(SEND_FIELDS, data=data)
+        fields = json_body(SEND_FIELDS)
         connection_id = optional_str(fields, "connection_id")
         queried = queried_connection()
         if connection_id and queried and connection_id != queried:
@@ -139,7 +129,7 @@ def message_from_request(data: bytearray | None = None) -> tuple[io.BytesIO, int
         del fields
         return io.BytesIO(raw), len(raw), connection_id
     if request.mimetype == "message/rfc822":
-        buffer = io.BytesIO(data) if data is not None else read_body(MAX_MESSAGE_BYTES)
+        buffer = read_body(MAX_MESSAGE_BYTES)
         return buffer, buffer.getbuffer().nbytes, queried_connection()
     raise UnsupportedMediaType("send application/json {\"raw\": ...} or message/rfc822")
 
@@ -158,35 +148,8 @@ def send(message: io.BytesIO, size: int, *, site_id: str, connection_id: str | N
 @bp.post("/v1/messages")
 @declare(errors=SEND_ERRORS, query=["connection_id"], body=SEND_FIELDS)
 def post_message() -> Response:
-    announced = request.content_length
-    # Not with an Idempotency-Key: its claim makes the first transaction a write, which a
-    # stranger's request must not get to open before its key is checked.
-    if announced is not None and announced <= READ_BEFORE_AUTH \
-            and "Idempotency-Key" not in request.headers:
-        result = _send_small()
-    else:
-        site = current_site()
-        message, size, connection_id = message_from_request()
-        result = send(message, size, site_id=site.id, connection_id=connection_id)
+    site = current_site()  # the key first: nothing about the body is read for a stranger
+    message, size, connection_id = message_from_request()
+    result = send(message, size, site_id=site.id, connection_id=connection_id)
     return jsonify({"id": result.id, "thread_id": result.thread_id,
                     "connection_id": result.connection_id})
-
-
-def _send_small() -> SendResult:
-    """A body of at most READ_BEFORE_AUTH bytes is read first, so the API key check and the
-    choice of connection share one read transaction; it is parsed only once the key is good,
-    so a refused key is answered 401 whatever the body holds."""
-    api_key = sites.plausible_api_key(bearer_token())  # no key, no body read
-    data = read_bytes(READ_BEFORE_AUTH)
-    messages: list[io.BytesIO] = []
-
-    def outgoing(site_id: str) -> Outgoing:
-        message, size, connection_id = message_from_request(data)
-        messages.append(message)
-        return Outgoing(site_id=site_id, message=message, size=size, connection_id=connection_id)
-
-    try:
-        return authenticate_and_send(sending(), api_key, outgoing)
-    finally:
-        for message in messages:
-            message.close()
