@@ -101,8 +101,12 @@ class FakeGmail:
 
     answers: Script = field(default_factory=list)
     attempts: list[tuple[str, bytes]] = field(default_factory=list)
+    # Run (once each) while the next sends are in flight: what another request does meanwhile.
+    meanwhile: list[Callable[[], None]] = field(default_factory=list)
 
     def send(self, access_token: str, message: BinaryIO, size: int) -> GmailSent:
+        if self.meanwhile:
+            self.meanwhile.pop(0)()
         message.seek(0)
         self.attempts.append((access_token, message.read(size)))
         n = len(self.attempts)
@@ -219,8 +223,12 @@ class World:
             uow.commit()
 
 
-@pytest.fixture
-def world() -> World:
+def new_world() -> World:
     clock = FakeClock()
     database = MemoryDatabase(Keyring.parse(generate_key_entry("k1")))
     return World(clock, FakeGoogle(clock), FakeGmail(), FakeTransport(), database)
+
+
+@pytest.fixture
+def world() -> World:
+    return new_world()
