@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from gmail_oneclick.domain.model import GMAIL_SEND, Status, USERINFO_EMAIL
+from gmail_oneclick.domain.model import GMAIL_SEND, USERINFO_EMAIL, Status
 from gmail_oneclick.services import consent
 from gmail_oneclick.services.consent_callback import Result, StateRejected
 from tests.unit.services.conftest import ALICE, BOB, RETURN_URL, World
