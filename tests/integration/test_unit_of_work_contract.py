@@ -17,7 +17,8 @@ from gmail_oneclick.adapters.memory import MemoryDatabase
 from gmail_oneclick.adapters.memory import UnitOfWork as MemoryUnitOfWork
 from gmail_oneclick.adapters.storage import UnitOfWork as SqlUnitOfWork
 from gmail_oneclick.adapters.storage.tables import make_engine
-from gmail_oneclick.domain.model import Connection, Site, Status
+from gmail_oneclick.domain.events import ConnectionRevoked
+from gmail_oneclick.domain.model import Connection, RevocationReason, Site, Status
 from token_store import Keyring, refresh_token_hash
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -96,6 +97,23 @@ def test_on_commit_gets_the_events_queued_and_only_after_commit(world: NewUow) -
     with world(on_commit=lambda ids: seen.append(list(ids))) as uow:
         uow.outbox.add(event_id="msg_2", site_id="site_a", type_="t", payload={}, at=T0)
     assert seen == [["msg_1"]]
+
+
+def test_recorded_events_must_be_handled_before_commit_and_go_with_a_rollback(
+    world: NewUow,
+) -> None:
+    event = ConnectionRevoked("c1", "site_a", RevocationReason.DISCONNECTED, "delete")
+    with world() as uow:
+        uow.connections.update("c1", email="changed@example.com")
+        uow.record(event)
+        with pytest.raises(RuntimeError):
+            uow.commit()
+        assert uow.collect_events() == [event] and uow.collect_events() == []
+    with world() as uow:
+        assert uow.connections.get("c1").email == "c1@example.com"
+        uow.record(event)
+    with world() as uow:
+        assert uow.collect_events() == []
 
 
 def test_using_a_unit_of_work_outside_its_block_is_an_error(new_uow: NewUow) -> None:

@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from functools import cached_property
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
+from gmail_oneclick.domain.events import Event
 from token_store import MemoryTokenStore
 
 from .connections import ConnectionRepository, LeaseRepository
@@ -46,6 +47,7 @@ class UnitOfWork:
         self.purged = False  # a secret was hard-deleted (the SQL one checkpoints its WAL)
         self._entered = False
         self._working: Tables | None = None
+        self._events: list[Event] = []
 
     def __enter__(self) -> Self:
         self._entered = True
@@ -56,6 +58,7 @@ class UnitOfWork:
     ) -> None:
         self._end()
         self._entered = False
+        self._events.clear()  # rolled back with the writes they announce
         for name in _REPOSITORIES:
             self.__dict__.pop(name, None)
 
@@ -73,7 +76,13 @@ class UnitOfWork:
             self.database.end(readonly=self.readonly)
 
     def commit(self) -> None:
-        """Publish this transaction's rows (a read-only one has nothing to publish)."""
+        """Publish this transaction's rows (a read-only one has nothing to publish).
+
+        Raises RuntimeError, publishing nothing, while recorded events are unhandled (as the
+        SQL one: their purge and notification belong in this transaction).
+        """
+        if self._events:
+            raise RuntimeError("unit of work committed with unhandled domain events")
         working = self._tables()
         if not self.readonly:
             self.database.publish(working)
@@ -83,6 +92,15 @@ class UnitOfWork:
             added, outbox.added = outbox.added, []
             if self.on_commit is not None:
                 self.on_commit(added)
+
+    def record(self, event: Event) -> None:
+        """Note what happened; services.handlers acts on it before this transaction commits."""
+        self._events.append(event)
+
+    def collect_events(self) -> list[Event]:
+        """The events recorded so far, in order, handed over once (the list is emptied)."""
+        events, self._events = self._events, []
+        return events
 
     def mark_purged(self) -> None:
         """Called by whoever hard-deletes secrets (the SQL one then checkpoints its WAL)."""
@@ -128,3 +146,10 @@ class UnitOfWork:
     @cached_property
     def risc(self) -> RiscRepository:
         return RiscRepository(self._tables)
+
+
+if TYPE_CHECKING:  # mypy keeps this unit of work a ports.UnitOfWork, as the SQL one is
+    from gmail_oneclick import ports
+
+    def _is_a_unit_of_work(uow: UnitOfWork) -> ports.UnitOfWork:
+        return uow

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from gmail_oneclick.adapters.memory.state import IntegrityError, Row, Tables
-from gmail_oneclick.adapters.storage.consent import ConnectLink, OAuthState
+from gmail_oneclick.domain.records import ConnectLink, OAuthState
 
 
 class ConsentRepository:

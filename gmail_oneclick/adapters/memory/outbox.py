@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from gmail_oneclick.adapters.memory.state import IntegrityError, Row, Tables
-from gmail_oneclick.adapters.storage.outbox import OutboxEvent
+from gmail_oneclick.domain.records import OutboxEvent
 
 
 def _due(row: Row, now: datetime) -> bool:

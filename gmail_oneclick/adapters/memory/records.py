@@ -9,13 +9,8 @@ from typing import Any
 
 from gmail_oneclick.adapters.memory.state import IntegrityError, Row, Tables
 from gmail_oneclick.adapters.storage.audit import ALLOWED_KEYS
-from gmail_oneclick.adapters.storage.idempotency import (
-    DONE,
-    PENDING,
-    UNKNOWN,
-    IdempotencyRecord,
-)
 from gmail_oneclick.domain.model import Site
+from gmail_oneclick.domain.records import DONE, PENDING, UNKNOWN, IdempotencyRecord
 
 Tx = Callable[[], Tables]
 

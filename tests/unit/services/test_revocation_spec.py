@@ -12,7 +12,7 @@ from gmail_oneclick.domain import errors
 from gmail_oneclick.domain.model import Status
 from gmail_oneclick.domain.security_events import SESSIONS_REVOKED, TOKEN_REVOKED, TOKENS_REVOKED
 from gmail_oneclick.ports import InvalidGrant, TransientUpstream
-from gmail_oneclick.services import revocation
+from gmail_oneclick.services import handlers, revocation
 from tests.unit.services.conftest import ALICE, BOB, World
 from token_store import refresh_token_hash
 
@@ -81,7 +81,7 @@ def security_event(event_type: str, subject: dict[str, Any], jti: str = "jti-1"
 def handle(world: World, claims: dict[str, Any]) -> revocation.SecurityEventResult:
     with world.uow() as uow:
         result = revocation.handle_security_event(uow, world.clock, claims)
-        uow.commit()
+        handlers.commit(uow, world.clock)
     return result
 
 
