@@ -211,6 +211,15 @@ class MemoryTokenStore(EnvelopeStore):
         self.secrets: dict[tuple[str, str], bytes] = {}
         self.token_ids: dict[str, tuple[str, str, str]] = {}  # owner -> (hash, mac, kek_id)
 
+    def copy(self) -> MemoryTokenStore:
+        """A store over copies of these rows (same keyring): a transaction's working copy,
+        which the caller publishes on commit or drops on rollback."""
+        twin = MemoryTokenStore(self.keyring)
+        twin.data_keys = dict(self.data_keys)
+        twin.secrets = dict(self.secrets)
+        twin.token_ids = dict(self.token_ids)
+        return twin
+
     def _dek_row(self, owner: str) -> tuple[str, bytes] | None:
         return self.data_keys.get(owner)
 

@@ -6,11 +6,9 @@ import threading
 import time
 from typing import Any
 
-import pytest
-
 from gmail_oneclick.domain.model import Status, connection_owner
 from gmail_oneclick.sandbox.gmail_state import GmailSandbox
-from tests.integration.sending.conftest import expire_cached_token, link_account, make_message
+from tests.integration.sending.conftest import expire_cached_token, make_message
 
 
 def _code(response: Any) -> str:
@@ -187,46 +185,3 @@ def test_two_processes_sharing_the_database_refresh_once(
     other.engine.dispose()
     assert len(got) == 10 and len(set(got)) == 1
     assert sandbox.state.refresh_count == before + 1
-
-
-@pytest.mark.parametrize("fault", ["429", "503", "timeout"])
-def test_refresh_connection_reports_transient_and_keeps_tokens(
-        container: Any, alice: Any, sandbox: Any, fault: str):
-    from gmail_oneclick.services import tokens
-
-    sandbox.state.slow_seconds = 6.0
-    sandbox.state.inject_token_fault(fault)
-    outcome = tokens.refresh_connection(container.uow, container.google, container.clock,
-                                        alice.id, lease_owner="checker:test")
-    assert outcome.status == "transient"
-    with container.uow() as uow:
-        assert uow.tokens.get(connection_owner(alice.id), "refresh_token") is not None
-        assert uow.leases.holder(alice.id) == (None, None)
-
-
-def test_refresh_connection_refreshes_revokes_and_respects_a_held_lease(
-        container: Any, sandbox: Any, site: Any, alice: Any):
-    from datetime import timedelta
-
-    from gmail_oneclick.services import tokens
-
-    def run(owner: str = "checker:1") -> str:
-        return tokens.refresh_connection(container.uow, container.google, container.clock,
-                                         alice.id, lease_owner=owner).status
-
-    before = sandbox.state.refresh_count
-    assert run() == "refreshed" and sandbox.state.refresh_count == before + 1
-    with container.uow() as uow:
-        now = container.clock.now()
-        assert uow.leases.acquire(alice.id, "send:other", now, now + timedelta(seconds=30))
-        uow.commit()
-    assert run() == "busy"
-    with container.uow() as uow:
-        uow.leases.release(alice.id, "send:other")
-        uow.commit()
-    bob = link_account(container, sandbox, site.id, "bob@example.com")
-    sandbox.state.revoke_grant("bob@example.com")
-    outcome = tokens.refresh_connection(container.uow, container.google, container.clock,
-                                        bob.id, lease_owner="checker:1")
-    assert outcome.status == "revoked" and outcome.value == "revoked"
-    assert run() == "refreshed"

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from gmail_oneclick.adapters.storage import UnitOfWork
+from gmail_oneclick.adapters.memory import MemoryDatabase, UnitOfWork
 from gmail_oneclick.domain.model import GMAIL_SEND, REQUIRED_SCOPES, USERINFO_EMAIL, Site
 from gmail_oneclick.ports import (
     GoogleIdentity,
@@ -24,7 +24,7 @@ from gmail_oneclick.sandbox.tokens import s256
 from gmail_oneclick.services import consent
 from gmail_oneclick.services.consent_callback import Result, finish_consent
 from gmail_oneclick.services.sites import add_site
-from token_store import Keyring, make_engine
+from token_store import Keyring, generate_key_entry
 
 RETURN = "https://blog.example.com/wp-admin/?page=gmail"
 ALICE = GoogleIdentity(sub="1001", email="alice@example.com", email_verified=True)
@@ -71,14 +71,13 @@ class FakeGoogle:
 
 @dataclass
 class World:
-    engine: Any
-    keyring: Keyring
+    database: MemoryDatabase
     site: Site
     google: FakeGoogle
     clock: SystemClock = field(default_factory=SystemClock)
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.engine, self.keyring)
+        return UnitOfWork(self.database)
 
     def start(self, browser: str = "b" * 43) -> str:
         with self.uow() as uow:
@@ -100,14 +99,12 @@ class World:
 
 
 @pytest.fixture
-def world(database_url: str, keyring_text: str) -> Iterator[World]:
-    engine = make_engine(database_url)
-    keyring = Keyring.parse(keyring_text)
-    with UnitOfWork(engine, keyring) as uow:
+def world() -> Iterator[World]:
+    database = MemoryDatabase(Keyring.parse(generate_key_entry("k1")))
+    with UnitOfWork(database) as uow:
         site = add_site(uow, SystemClock(), name="Blog", origins=["https://blog.example.com"],
                         webhook_url=None).site
-    yield World(engine, keyring, site, FakeGoogle())
-    engine.dispose()
+    yield World(database, site, FakeGoogle())
 
 
 def reason(outcome: Any) -> str:

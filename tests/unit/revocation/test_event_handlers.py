@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from gmail_oneclick.adapters.storage import UnitOfWork
+from gmail_oneclick.adapters.memory import MemoryDatabase, UnitOfWork
 from gmail_oneclick.domain.events import ConnectionConnected, ConnectionRevoked
 from gmail_oneclick.domain.model import (
     REQUIRED_SCOPES,
@@ -22,20 +22,19 @@ from gmail_oneclick.domain.model import (
 from gmail_oneclick.ports import SystemClock
 from gmail_oneclick.services import handlers
 from gmail_oneclick.services.sites import add_site
-from token_store import Keyring, make_engine
+from token_store import Keyring, generate_key_entry
 
 CLOCK = SystemClock()
 
 
 @dataclass
 class World:
-    engine: Any
-    keyring: Keyring
+    database: MemoryDatabase
     site: Site
     connection: Connection
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.engine, self.keyring)
+        return UnitOfWork(self.database)
 
     def revoked(self, reason: RevocationReason = RevocationReason.INVALID_GRANT
                 ) -> ConnectionRevoked:
@@ -57,15 +56,14 @@ class World:
 
 
 @pytest.fixture
-def world(database_url: str, keyring_text: str) -> Iterator[World]:
-    engine = make_engine(database_url)
-    keyring = Keyring.parse(keyring_text)
+def world() -> Iterator[World]:
+    database = MemoryDatabase(Keyring.parse(generate_key_entry("k1")))
     now = CLOCK.now()
     connection = Connection(
         id="conn_alice", site_id="", google_sub="1001", email="alice@example.com",
         status=Status.CONNECTED, scopes=REQUIRED_SCOPES, created_at=now, last_verified_at=now,
         revoked_at=None, revocation_reason=None)
-    with UnitOfWork(engine, keyring) as uow:
+    with UnitOfWork(database) as uow:
         site = add_site(uow, CLOCK, name="Blog", origins=["https://blog.example.com"],
                         webhook_url="https://blog.example.com/hook").site
         connection = Connection(**{**connection.__dict__, "site_id": site.id})
@@ -75,8 +73,7 @@ def world(database_url: str, keyring_text: str) -> Iterator[World]:
         uow.tokens.put(owner, "access_token", b"ya29.access-secret")
         uow.tokens.index_refresh_token(owner, "1//0refresh-secret")
         uow.commit()
-    yield World(engine, keyring, site, connection)
-    engine.dispose()
+    yield World(database, site, connection)
 
 
 def test_a_revoked_event_purges_audits_and_queues_the_webhook(world: World) -> None:

@@ -1,80 +1,66 @@
-"""The send use case with fakes: retry policy and the 401 rule, no database round trips."""
+"""The send's retry policy, on the in-memory unit of work with fake Google and Gmail:
+bounded jittered retries where Gmail cannot have taken the message, a short 429 waited out, a
+long one handed back, and Gmail's refusals in our own words."""
 
 from __future__ import annotations
 
 import io
-from contextlib import contextmanager
-from typing import Any, BinaryIO
 
 import pytest
 
 from gmail_oneclick.domain import errors
-from gmail_oneclick.ports import GmailSent, GmailUnauthorized, TransientUpstream
+from gmail_oneclick.ports import GmailRateLimited, GmailRejected, TransientUpstream
 from gmail_oneclick.services import sending
-
-RAW = b"From: a@x.io\r\nTo: b@x.io\r\n\r\nhi"
-
-
-class FakeGmail:
-    def __init__(self, *answers: Any) -> None:
-        self.answers = list(answers)
-        self.tokens: list[str] = []
-
-    def send(self, access_token: str, message: BinaryIO, size: int) -> GmailSent:
-        self.tokens.append(access_token)
-        answer = self.answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        assert message.read(size) == RAW
-        return GmailSent("m1", "t1")
+from tests.unit.services.conftest import World, message, new_world
 
 
 @pytest.fixture
-def fake_tokens(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
-    """services.tokens.access_token replaced: records each call's ``rejected``."""
-    calls: list[str | None] = []
-
-    def access_token(*args: Any, rejected: str | None = None, **kw: Any) -> str:
-        calls.append(rejected)
-        return f"token-{len(calls)}"
-
-    monkeypatch.setattr(sending.tokens, "access_token", access_token)
-    return calls
+def world() -> World:
+    world = new_world()
+    world.connect()
+    return world
 
 
-def _sending(gmail: FakeGmail, sleeps: list[float], attempts: int = 3) -> sending.Sending:
-    @contextmanager
-    def no_uow() -> Any:
-        raise AssertionError("not used")
-        yield
-
-    return sending.Sending(uow_factory=no_uow, google=None, gmail=gmail,  # type: ignore[arg-type]
-                           clock=None, attempts=attempts, sleep=sleeps.append)  # type: ignore[arg-type]
+def send(world: World, **policy: float) -> sending.SendResult:
+    raw = message()
+    out = sending.Outgoing(site_id=world.site.id, message=io.BytesIO(raw), size=len(raw))
+    return sending.send_message(world.sending(**policy), out)
 
 
-def _out() -> sending.Outgoing:
-    return sending.Outgoing(site_id="s", message=io.BytesIO(RAW), size=len(RAW))
+def test_5xx_retries_are_bounded_by_attempts_and_jittered_under_the_cap(world: World) -> None:
+    world.gmail.answers += [TransientUpstream("503")] * 5
+    with pytest.raises(errors.UpstreamUnavailable) as raised:
+        send(world, attempts=4, backoff_cap=2.0)
+    assert len(world.gmail.attempts) == 4 and len(world.sleeps) == 3
+    assert all(0 <= s <= 2.0 for s in world.sleeps)
+    assert raised.value.retry_after == 30
 
 
-def test_401_refreshes_with_the_rejected_token_and_retries_once(fake_tokens: list[Any]) -> None:
-    gmail = FakeGmail(GmailUnauthorized("x"), "ok")
-    sent = sending._send_with_retries(_sending(gmail, []), "c1", _out())
-    assert sent.id == "m1"
-    assert fake_tokens == [None, "token-1"] and gmail.tokens == ["token-1", "token-2"]
+def test_a_short_429_is_waited_out_and_retried(world: World) -> None:
+    world.gmail.answers.append(GmailRateLimited("429", retry_after=2))
+    assert send(world, backoff_cap=4.0).id == "gm2"
+    assert world.sleeps == [2]
 
 
-def test_5xx_retries_are_bounded_and_jittered(fake_tokens: list[Any]) -> None:
-    sleeps: list[float] = []
-    gmail = FakeGmail(*[TransientUpstream("503")] * 5)
-    with pytest.raises(errors.UpstreamUnavailable):
-        sending._send_with_retries(_sending(gmail, sleeps, attempts=4), "c1", _out())
-    assert len(gmail.tokens) == 4 and len(sleeps) == 3
-    assert all(0 <= s <= 4.0 for s in sleeps)
+def test_a_429_longer_than_the_cap_is_handed_back_at_once(world: World) -> None:
+    world.gmail.answers.append(GmailRateLimited("429", retry_after=30))
+    with pytest.raises(errors.RateLimited) as raised:
+        send(world, backoff_cap=4.0)
+    assert raised.value.retry_after == 30 and world.sleeps == []
 
 
-def test_error_messages_are_ours_not_googles() -> None:
-    from gmail_oneclick.ports import GmailRejected
-
-    error = sending.rejected_error(
-        GmailRejected("Invalid To header: secret@x.io", status=400, reason="invalidArgument"))
-    assert error.code == "invalid_message" and "secret" not in error.message
+@pytest.mark.parametrize(("status", "reason", "code"), [
+    (400, "invalidArgument", "invalid_message"),
+    (400, "failedPrecondition", "mail_service_not_enabled"),
+    (403, "insufficientPermissions", "scope_missing"),
+    (403, "forbidden", "gmail_permission_denied"),
+    (413, "uploadTooLarge", "message_too_large"),
+])
+def test_gmail_refusals_are_our_codes_and_never_retried(world: World, status: int, reason: str,
+                                                        code: str) -> None:
+    world.gmail.answers.append(GmailRejected("Invalid To header: secret@x.io", status=status,
+                                             reason=reason))
+    with pytest.raises(errors.ServiceError) as raised:
+        send(world)
+    assert raised.value.code == code and "secret" not in raised.value.message
+    assert len(world.gmail.attempts) == 1
