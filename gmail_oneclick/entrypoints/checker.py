@@ -50,19 +50,7 @@ def sweep(container: Container, *, owner: str | None = None) -> dict[str, int]:
     """
     owner = owner or lease_owner()
     settings = container.settings
-    now = container.clock.now()
-    with container.uow() as uow:
-        due = uow.connections.claim_due_for_check(
-            now, limit=settings.checker_batch, hold_until=now + CLAIM_HOLD)
-        uow.risc.forget_before(now - jti_retention(settings))
-        uow.commit()
-    counts: Counter[str] = Counter(claimed=len(due))
-    workers = max(1, min(settings.checker_concurrency, len(due) or 1))
-    with heartbeat.keep_claims(container.uow, container.clock, due, now + CLAIM_HOLD,
-                               CLAIM_HOLD), \
-            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="checker") as pool:
-        for outcome in pool.map(lambda cid: _verify(container, cid, owner), due):
-            counts[outcome] += 1
+    counts = _verify_due(container, owner)
     delivery = webhooks.deliver_due(
         container.uow, container.webhook_transport, container.clock,
         lease_owner=owner, concurrency=settings.checker_concurrency)
@@ -84,6 +72,25 @@ def sweep(container: Container, *, owner: str | None = None) -> dict[str, int]:
     }
     log.info("checker sweep", extra={"counts": result})
     return result
+
+
+def _verify_due(container: Container, owner: str) -> Counter[str]:
+    """Claim the connections due for a check and verify them, a few at once; outcomes counted."""
+    settings = container.settings
+    now = container.clock.now()
+    with container.uow() as uow:
+        due = uow.connections.claim_due_for_check(
+            now, limit=settings.checker_batch, hold_until=now + CLAIM_HOLD)
+        uow.risc.forget_before(now - jti_retention(settings))
+        uow.commit()
+    counts: Counter[str] = Counter(claimed=len(due))
+    workers = max(1, min(settings.checker_concurrency, len(due) or 1))
+    with heartbeat.keep_claims(container.uow, container.clock, due, now + CLAIM_HOLD,
+                               CLAIM_HOLD), \
+            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="checker") as pool:
+        for outcome in pool.map(lambda cid: _verify(container, cid, owner), due):
+            counts[outcome] += 1
+    return counts
 
 
 def _verify(container: Container, connection_id: str, owner: str) -> str:

@@ -79,6 +79,14 @@ class _Claimed:
     def __repr__(self) -> str:
         return f"_Claimed(site_id={self.site_id!r})"
 
+    def outcome(self, result: Result, reason: str | None = None, cid: str | None = None
+                ) -> CallbackOutcome:
+        """Where the admin goes next: back to the site, told what happened."""
+        params = {"gmail_oneclick": "connected", "connection_id": cid} if cid else {
+            "gmail_oneclick": "error", "reason": reason}
+        return CallbackOutcome(result, result_url(self.return_url, **params), self.site_name,
+                               cid, reason)
+
 
 def _claim_state(
     uow_factory: UowFactory, clock: Clock, state: str, browser_id: str | None
@@ -133,39 +141,31 @@ def finish_consent(
     """Complete the consent that ``state`` started. Raises StateRejected (a 400 page, since the
     return URL cannot be trusted); every other failure is an outcome pointing back at the site."""
     claimed = _claim_state(uow_factory, clock, state or "", browser_id)
-
-    def outcome(result: Result, reason: str | None = None, cid: str | None = None
-                ) -> CallbackOutcome:
-        params = {"gmail_oneclick": "connected", "connection_id": cid} if cid else {
-            "gmail_oneclick": "error", "reason": reason}
-        return CallbackOutcome(
-            result, result_url(claimed.return_url, **params), claimed.site_name, cid, reason
-        )
-
     if error or not code:
         reason = "access_denied" if error == "access_denied" else "upstream_error"
         log.info("consent ended without a code", extra={"site_id": claimed.site_id,
                                                          "reason": reason})
-        return outcome(Result.ERROR, reason)
+        return claimed.outcome(Result.ERROR, reason)
     try:
         grant = google.exchange_code(code=code, code_verifier=claimed.verifier)
     except UpstreamError as exc:
         reason = "expired" if claimed.link_expired else "upstream_error"
         log.warning("code exchange failed", extra={"site_id": claimed.site_id, "reason": reason,
                                                    "exc_type": type(exc).__name__})
-        return outcome(Result.ERROR, reason)
+        return claimed.outcome(Result.ERROR, reason)
+    return _connect(uow_factory, clock, google, claimed, grant, check_interval)
+
+
+def _connect(uow_factory: UowFactory, clock: Clock, google: GoogleAccounts, claimed: _Claimed,
+             grant: TokenGrant, check_interval: int) -> CallbackOutcome:
+    """Store the connection ``grant`` makes, unless it lacks a scope, an identity or a refresh
+    token: then it is revoked at Google and the site is told why."""
     identity = _identity(google, grant)
-    if not grant.scopes >= REQUIRED_SCOPES:
-        log.info("consent without every scope", extra={
-            "site_id": claimed.site_id, "gmail_send": GMAIL_SEND in grant.scopes})
+    refused = _refusal(claimed.site_id, grant, identity)
+    if refused is not None:
         _drop_grant(uow_factory, google, grant, identity)
-        return outcome(Result.SCOPE_MISSING, "scope_missing")
-    if identity is None or grant.refresh_token is None:
-        _drop_grant(uow_factory, google, grant, identity)
-        return outcome(Result.ERROR, "upstream_error")
-    if not identity.email_verified or not identity.email:
-        _drop_grant(uow_factory, google, grant, identity)
-        return outcome(Result.UNVERIFIED, "upstream_error")
+        return claimed.outcome(refused[0], refused[1])
+    assert identity is not None  # _refusal refused a grant without one
     with uow_factory() as uow:
         site_still_there = uow.sites.get(claimed.site_id) is not None
         if site_still_there:
@@ -175,7 +175,21 @@ def finish_consent(
         _drop_grant(uow_factory, google, grant, identity)
         raise StateRejected("belongs to a site that no longer exists")
     log.info("connection connected", extra={"site_id": claimed.site_id, "connection_id": cid})
-    return outcome(Result.CONNECTED, cid=cid)
+    return claimed.outcome(Result.CONNECTED, cid=cid)
+
+
+def _refusal(site_id: str, grant: TokenGrant, identity: GoogleIdentity | None
+             ) -> tuple[Result, str] | None:
+    """Why a grant cannot become a connection, or None when it can."""
+    if not grant.scopes >= REQUIRED_SCOPES:
+        log.info("consent without every scope", extra={
+            "site_id": site_id, "gmail_send": GMAIL_SEND in grant.scopes})
+        return Result.SCOPE_MISSING, "scope_missing"
+    if identity is None or grant.refresh_token is None:
+        return Result.ERROR, "upstream_error"
+    if not identity.email_verified or not identity.email:
+        return Result.UNVERIFIED, "upstream_error"
+    return None
 
 
 def _identity(google: GoogleAccounts, grant: TokenGrant) -> GoogleIdentity | None:

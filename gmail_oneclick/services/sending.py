@@ -184,21 +184,30 @@ def _send_with_retries(s: Sending, connection_id: str, out: Outgoing, *,
         except GmailDeliveryUnknown:
             raise errors.DeliveryUnknown(send_keys.DELIVERY_UNKNOWN) from None
         except GmailRateLimited as exc:
-            wait = exc.retry_after or 60
-            if attempt >= max(1, s.attempts) or wait > s.backoff_cap:
-                raise errors.RateLimited("Gmail is rate limiting this account; retry later",
-                                         retry_after=wait) from None
-            s.sleep(wait)
+            s.sleep(_rate_limit_wait(s, exc, attempt))
         except GmailRejected as exc:
             raise rejected_error(exc) from None
         except TransientUpstream as exc:
-            if attempt >= max(1, s.attempts):
-                raise errors.UpstreamUnavailable(
-                    "Gmail is unavailable; try again shortly",
-                    retry_after=exc.retry_after or 30) from None
-            # Full jitter: retries from many senders spread out instead of arriving together.
-            delay = random.uniform(0, min(s.backoff_cap, s.backoff_base * 2 ** attempt))  # noqa: S311
-            s.sleep(delay)
+            s.sleep(_backoff(s, exc, attempt))
+
+
+def _rate_limit_wait(s: Sending, exc: GmailRateLimited, attempt: int) -> float:
+    """Google's wait when another attempt is left and the wait fits in ``backoff_cap``;
+    raises RateLimited (with that wait) otherwise."""
+    wait = exc.retry_after or 60
+    if attempt >= max(1, s.attempts) or wait > s.backoff_cap:
+        raise errors.RateLimited("Gmail is rate limiting this account; retry later",
+                                 retry_after=wait) from None
+    return wait
+
+
+def _backoff(s: Sending, exc: TransientUpstream, attempt: int) -> float:
+    """A jittered wait before the next attempt; raises UpstreamUnavailable after the last."""
+    if attempt >= max(1, s.attempts):
+        raise errors.UpstreamUnavailable("Gmail is unavailable; try again shortly",
+                                         retry_after=exc.retry_after or 30) from None
+    # Full jitter: retries from many senders spread out instead of arriving together.
+    return random.uniform(0, min(s.backoff_cap, s.backoff_base * 2 ** attempt))  # noqa: S311
 
 
 def rejected_error(exc: GmailRejected) -> errors.ServiceError:

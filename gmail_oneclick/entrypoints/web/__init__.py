@@ -35,6 +35,7 @@ def create_app(test_config: Settings | Mapping[str, Any] | None = None) -> Flask
 
 
 def create_app_from_container(container: Container) -> Flask:
+    """The web app over an already built Container (tests and the CLI build their own)."""
     settings = container.settings
     app = Flask(__name__, instance_path=None)
     app.config.update(
@@ -43,13 +44,17 @@ def create_app_from_container(container: Container) -> Flask:
         JSON_SORT_KEYS=False,
     )
     app.extensions[EXTENSION] = container
+    _register_blueprints(app)
+    _wrap_wsgi(app, container)
+    return app
 
+
+def _register_blueprints(app: Flask) -> None:
     from . import (
         api_connections,
         api_lifecycle,
         api_messages,
         api_sites,
-        body,
         consent,
         declare,
         errors,
@@ -62,19 +67,19 @@ def create_app_from_container(container: Container) -> Flask:
     errors.init_app(app)
     security.init_app(app)
     app.before_request(declare.refuse_unknown_query)
-    app.register_blueprint(ops.bp)
-    app.register_blueprint(api_connections.bp)
-    app.register_blueprint(api_lifecycle.bp)
-    app.register_blueprint(api_messages.bp)
-    app.register_blueprint(api_sites.bp)
-    app.register_blueprint(postsmtp.bp)
-    app.register_blueprint(consent.bp)
-    app.register_blueprint(risc.bp)
+    for module in (ops, api_connections, api_lifecycle, api_messages, api_sites, postsmtp,
+                   consent, risc):
+        app.register_blueprint(module.bp)
+
+
+def _wrap_wsgi(app: Flask, container: Container) -> None:
+    """The middleware around the app: exact bodies, trusted proxies, the sandbox's mount."""
+    from . import body
+
     # Innermost, so that whatever reads a body (forms included) gets all of it or a 400.
     app.wsgi_app = body.ExactBody(app.wsgi_app)  # type: ignore[method-assign]
-
-    if settings.trusted_proxies:
-        n = settings.trusted_proxies
+    if container.settings.trusted_proxies:
+        n = container.settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)  # type: ignore[method-assign]
     if container.sandbox is not None:
         from gmail_oneclick.sandbox import create_sandbox_app
@@ -82,12 +87,10 @@ def create_app_from_container(container: Container) -> Flask:
         from . import demo
 
         app.register_blueprint(demo.bp)
-
         sandbox_app = create_sandbox_app(container.sandbox)
         app.wsgi_app = DispatcherMiddleware(  # type: ignore[method-assign]
             app.wsgi_app, {SANDBOX_MOUNT: sandbox_app.wsgi_app}
         )
-    return app
 
 
 def container() -> Container:
