@@ -123,7 +123,8 @@ def register(main: click.Group) -> None:
     for group in (db, keys, sites):
         main.add_command(group)
     # Commands owned by other modules register themselves here when present.
-    for module_name in ("gmail_oneclick.entrypoints.cli.ops",):
+    for module_name in ("gmail_oneclick.entrypoints.cli.ops",
+                        "gmail_oneclick.entrypoints.cli.doctor"):
         try:
             module = __import__(module_name, fromlist=["register"])
         except ModuleNotFoundError as exc:
