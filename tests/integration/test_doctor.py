@@ -201,7 +201,8 @@ def _seed_revoked(settings: Settings, site_id: str, lifetimes: list[timedelta]) 
     engine = make_engine(settings.sqlalchemy_url)
     with engine.begin() as conn:
         for n, lifetime in enumerate(lifetimes):
-            revoked, consented = now - timedelta(hours=n + 1), now - timedelta(hours=n + 1) - lifetime
+            revoked = now - timedelta(hours=n + 1)
+            consented = revoked - lifetime
             cid = f"conn_seed{n}"
             conn.execute(insert(connections).values(
                 id=cid, site_id=site_id, status="reconnect_required", scopes="", email=None,

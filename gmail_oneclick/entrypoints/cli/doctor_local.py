@@ -17,7 +17,6 @@ from sqlalchemy import Engine, inspect, select
 from gmail_oneclick.adapters.storage import deployment
 from gmail_oneclick.adapters.storage.migrate import alembic_config, current_revision
 from gmail_oneclick.adapters.storage.tables import audit_events, connections, sites
-from gmail_oneclick.domain.model import aware
 from gmail_oneclick.domain.urls import is_loopback_host
 from gmail_oneclick.entrypoints.cli.doctor_remote import FAIL, OK, WARN, Check
 from gmail_oneclick.settings import PREFIX, Settings
@@ -45,7 +44,7 @@ def check_settings(settings: Settings) -> Check:
         if settings.webhook_private_targets == "allow":
             return Check("settings", WARN,
                          f"{PREFIX}WEBHOOK_PRIVATE_TARGETS=allow lets sites reach private "
-                         "addresses", f"unset it unless every site is on a private network")
+                         "addresses", "unset it unless every site is on a private network")
         return Check("settings", OK, "settings complete (a real Google OAuth client)")
     if settings.sandbox_public:
         return Check("settings", WARN,
@@ -152,12 +151,17 @@ def testing_mode_deaths(engine: Engine, settings: Settings, now: datetime) -> in
     return count
 
 
+def _utc(value: datetime) -> datetime:
+    """A timestamp read back from SQLite (naive, UTC) made aware."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def _invalid_grant_revocations(engine: Engine, since: datetime) -> dict[str, datetime]:
     query = (select(audit_events.c.connection_id, audit_events.c.at, audit_events.c.data)
              .where(audit_events.c.type == "connection:revoked", audit_events.c.at >= since,
                     audit_events.c.connection_id.is_not(None)))
     with engine.connect() as conn:
-        return {r.connection_id: aware(r.at) for r in conn.execute(query)
+        return {r.connection_id: _utc(r.at) for r in conn.execute(query)
                 if isinstance(r.data, dict) and r.data.get("reason") == "invalid_grant"}
 
 
@@ -171,11 +175,11 @@ def _consent_times(engine: Engine, ids: Iterable[str]) -> dict[str, list[datetim
     with engine.connect() as conn:
         for row in conn.execute(select(connections.c.id, connections.c.created_at)
                                 .where(connections.c.id.in_(wanted))):
-            found[row.id].append(aware(row.created_at))
+            found[row.id].append(_utc(row.created_at))
         for row in conn.execute(select(audit_events.c.connection_id, audit_events.c.at).where(
                 audit_events.c.type == "connection:connected",
                 audit_events.c.connection_id.in_(wanted))):
-            found[row.connection_id].append(aware(row.at))
+            found[row.connection_id].append(_utc(row.at))
     return found
 
 
