@@ -201,7 +201,8 @@ def check_webhooks(settings: Settings, sites: Iterable[tuple[str, str]],
         return Check("webhooks", OK, f"{count} webhook URL(s) resolve to allowed addresses")
     shown = "; ".join(problems[:5]) + (f" (and {len(problems) - 5} more)" if problems[5:] else "")
     private = any("public" in p for p in problems)
-    step = ("give the site a webhook URL on a public address (sites remove, then sites add "
-            "--webhook-url), or set " + PREFIX + "WEBHOOK_PRIVATE_TARGETS=allow on a private "
-            "network") if private else "fix the site's DNS; webhooks are retried for a day"
+    # No advice to re-add the site: removing it would purge its connections.
+    step = ("have the webhook host resolve to a public address, or set " + PREFIX +
+            "WEBHOOK_PRIVATE_TARGETS=allow if the receivers are on a private network"
+            ) if private else "fix the site's DNS; webhooks are retried for a day"
     return Check("webhooks", FAIL if private else WARN, shown, step)
