@@ -61,10 +61,12 @@ def _request(settings: Settings, method: str, url: str,
 
 
 def _unreachable(name: str, url: str, settings: Settings, exc: Exception) -> Check:
-    return Check(name, FAIL,
-                 f"{url} did not answer within {settings.http_timeout:g} s ({type(exc).__name__})",
+    what = (f"did not answer within {settings.http_timeout:g} s"
+            if isinstance(exc, requests.Timeout)
+            else f"could not be reached ({type(exc).__name__})")
+    return Check(name, FAIL, f"{url} {what}",
                  f"check {PREFIX}{name.upper()}, DNS and the outbound firewall or proxy; "
-                 f"in sandbox mode the service itself must be running")
+                 "in sandbox mode the service itself must be running")
 
 
 def check_endpoint(settings: Settings, name: str, field: str, method: str) -> Check:
