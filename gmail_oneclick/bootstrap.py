@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlsplit
 
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, func, inspect, select
 
 from gmail_oneclick.adapters.storage import UnitOfWork
 from gmail_oneclick.adapters.storage.deployment import require_mode
-from gmail_oneclick.adapters.storage.tables import make_engine
+from gmail_oneclick.adapters.storage.tables import connections, make_engine
+from gmail_oneclick.domain.model import Status
 from gmail_oneclick.domain.urls import is_loopback_host
 from gmail_oneclick.ports import (
     Clock,
@@ -224,10 +225,8 @@ def build(
 
     ``need_google=False`` (site and key commands) skips the OAuth client check.
     """
-    sandbox_state = None
     if settings.sandbox:
         settings = sandbox_settings(settings)
-        sandbox_state = _sandbox_state(settings)
     elif need_google and not (settings.google_client_id and settings.google_client_secret):
         raise SettingsError(
             f"{PREFIX}GOOGLE_CLIENT_ID and {PREFIX}GOOGLE_CLIENT_SECRET are required "
@@ -240,6 +239,7 @@ def build(
     engine = make_engine(settings.sqlalchemy_url)
     try:
         require_mode(engine, settings.sandbox)
+        sandbox_state = _sandbox_state(settings, engine) if settings.sandbox else None
     except Exception:
         engine.dispose()
         raise
@@ -252,9 +252,11 @@ def build(
     return _container(settings, engine, keyring, clock or SystemClock(), sandbox_state)
 
 
-def _sandbox_state(settings: Settings) -> SandboxState:
-    """The emulated Google this process mounts at SANDBOX_MOUNT (settings already point at it)."""
+def _sandbox_state(settings: Settings, engine: Engine) -> SandboxState:
+    """The emulated Google this process mounts at SANDBOX_MOUNT (settings already point at it),
+    restored from the instance folder and saved there after each change."""
     from gmail_oneclick.sandbox import SandboxState
+    from gmail_oneclick.sandbox.persist import STATE_FILE, StateFileError, keep
 
     state = SandboxState(
         client_id=settings.google_client_id, client_secret=settings.google_client_secret
@@ -263,7 +265,29 @@ def _sandbox_state(settings: Settings) -> SandboxState:
     state.register_redirect_uri(settings.redirect_uri)
     # "Remove access" in the sandbox's account page pushes RISC events to us, as Google does.
     state.configure_risc_push(settings.public_url.rstrip("/") + "/risc")
+    try:
+        keep(state, Path(settings.instance_path) / STATE_FILE, partial(_connected, engine))
+    except StateFileError as exc:
+        raise SettingsError(str(exc)) from None
     return state
+
+
+def _connected(engine: Engine) -> int:
+    """How many connections hold a grant at the sandbox, as far as the database knows."""
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(connections).where(
+            connections.c.status == Status.CONNECTED.value)).scalar_one())
+
+
+def forget_sandbox_state(settings: Settings) -> bool:
+    """`serve --fresh`: the sandbox starts with no grants; True when a saved state was deleted.
+    The service's database stays (sites, their keys): each connection asks to reconnect at its
+    next use, as after "Remove access" at Google."""
+    if not settings.sandbox:
+        raise SettingsError(f"--fresh starts the Google sandbox clean: it needs {PREFIX}SANDBOX=1")
+    from gmail_oneclick.sandbox.persist import STATE_FILE, StateFile
+
+    return StateFile(Path(settings.instance_path) / STATE_FILE).forget()
 
 
 def _container(settings: Settings, engine: Engine, keyring: Keyring, clock: Clock,

@@ -233,6 +233,7 @@ def upload_chunk(user: str) -> ResponseReturnValue:
 @bp.get("/_sandbox/gmail/sent")
 def sent_page() -> ResponseReturnValue:
     """Id, account, recipient count, size and path of each message; never a body or address."""
-    with gmail().lock:
-        sent = list(gmail().sent)
+    g = gmail()  # outside its lock: gmail() takes the state's lock, which comes first
+    with g.lock:
+        sent = list(g.sent)
     return render_template("gmail_sent.html", sent=sent)

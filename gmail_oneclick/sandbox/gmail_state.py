@@ -2,13 +2,15 @@
 
 It hangs off the accounts side as ``state.gmail`` (see ``gmail_state(state)``), so one
 SandboxState carries both halves without either editing the other. Raw message bytes are kept
-in this process's memory only, so tests can check byte identity; nothing is written anywhere.
+in this process's memory only, so tests can check byte identity; they are never written to disk
+(persist.py keeps the sent list's metadata only, so a message from before a restart has no raw).
 """
 
 from __future__ import annotations
 
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -67,6 +69,7 @@ class GmailSandbox:
         self.sent: list[SentMessage] = []
         self._faults: list[str] = []
         self._sessions: dict[str, UploadSession] = {}
+        self.on_change: Callable[[], None] | None = None  # as SandboxState.on_change
 
     # -- fault injection -------------------------------------------------------------------
     def inject_fault(self, kind: str, count: int = 1) -> None:
@@ -119,6 +122,8 @@ class GmailSandbox:
         )
         with self.lock:
             self.sent.append(sent)
+        if self.on_change is not None:
+            self.on_change()
         return sent
 
     def sent_by_id(self, message_id: str) -> SentMessage | None:

@@ -150,10 +150,14 @@ class RiscMixin:
     def account(self, email: str) -> Account | None:
         raise NotImplementedError
 
+    def changed(self) -> None:
+        raise NotImplementedError
+
     # -- push ----------------------------------------------------------------------------------
     def configure_risc_push(self, url: str | None) -> None:
         with self.lock:
             self.risc_push_url = url
+        self.changed()
 
     def push_event(self, token: str) -> int:
         """POSTs a SET to the configured receiver; its HTTP status, or 0 if unreachable."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from gmail_oneclick.domain.security_events import TOKEN_REVOKED, TOKENS_REVOKED
@@ -67,6 +67,9 @@ class SandboxState(TokenMixin, RiscMixin):
         self._codes: dict[str, AuthCode] = {}
         self._pending: dict[str, PendingRequest] = {}
         self._next_sub = 104_857_600_000_000_000_001
+        # Called after each change worth keeping across restarts (persist.StateFile sets it in
+        # `gmail-oneclick serve`; tests' sandboxes leave it unset and stay in memory).
+        self.on_change: Callable[[], None] | None = None
         if accounts is None:
             for email, has_gmail in DEFAULT_ACCOUNTS:
                 self.add_account(email, has_gmail=has_gmail)
@@ -77,6 +80,12 @@ class SandboxState(TokenMixin, RiscMixin):
     @staticmethod
     def now() -> datetime:
         return utcnow()
+
+    def changed(self) -> None:
+        """Tells the persister, if any, that accounts, grants, tokens or settings changed."""
+        hook = self.on_change
+        if hook is not None:
+            hook()
 
     # -- accounts and redirect URIs ------------------------------------------------------
     def add_account(
@@ -90,7 +99,8 @@ class SandboxState(TokenMixin, RiscMixin):
             account = Account(str(self._next_sub), email, email_verified, has_gmail)
             self._next_sub += 7919
             self.accounts.append(account)
-            return account
+        self.changed()
+        return account
 
     def account(self, email: str) -> Account | None:
         """The account with this email (case-insensitive), or None."""

@@ -70,6 +70,9 @@ class TokenMixin:
     def account(self, email: str) -> Account | None:
         raise NotImplementedError
 
+    def changed(self) -> None:
+        raise NotImplementedError
+
     # -- the token endpoint ----------------------------------------------------------------
     def exchange_code(
         self, client_id: str, code: str, verifier: str, redirect_uri: str
@@ -96,6 +99,7 @@ class TokenMixin:
             # when prompt=consent forces the consent screen.
             if found.offline and (found.prompt_consent or not grant.live_refresh_tokens()):
                 body["refresh_token"] = self._mint_refresh(grant, found.scopes)
+        self.changed()
         return Issued(body, found.account, found.scopes)
 
     def refresh(self, client_id: str, token: str, scope: str | None) -> Issued:
@@ -118,6 +122,7 @@ class TokenMixin:
             self.refresh_count += 1
             email = found.grant.account.email
             self._refresh_by_email[email] = self._refresh_by_email.get(email, 0) + 1
+        self.changed()
         return Issued(body, found.grant.account, scopes)
 
     def revoke_token(self, token: str) -> None:
@@ -138,6 +143,7 @@ class TokenMixin:
             if grant is None:
                 raise OAuthError("invalid_token", "Token expired or revoked")
             self._end_grant(grant)
+        self.changed()
 
     # -- what tests and the Gmail side ask ---------------------------------------------------
     def access_token_info(self, token: str) -> AccessInfo | None:
@@ -158,6 +164,7 @@ class TokenMixin:
             grant = self._grants.get((account.sub, self.client_id)) if account else None
             if grant is not None:
                 self._end_grant(grant)
+        self.changed()
 
     def expire_access_tokens(self, email: str | None = None) -> None:
         """Makes current access tokens (of one account, or all) expired."""
@@ -166,6 +173,7 @@ class TokenMixin:
             for token in self._access.values():
                 if email is None or token.grant.account.email.lower() == email.lower():
                     token.expires_at = past
+        self.changed()
 
     def refresh_count_for(self, email: str) -> int:
         with self.lock:

@@ -20,15 +20,19 @@ def main() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="interface to listen on")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--fresh", is_flag=True,
+              help="sandbox mode: start the Google sandbox clean (forget its saved grants)")
 @clean_errors
-def serve(host: str, port: int) -> None:
+def serve(host: str, port: int, fresh: bool) -> None:
     """Run the web service (development server; use gunicorn in production, see Procfile)."""
-    from gmail_oneclick.bootstrap import refuse_public_sandbox
+    from gmail_oneclick.bootstrap import forget_sandbox_state, refuse_public_sandbox
     from gmail_oneclick.entrypoints.web import EXTENSION, create_app
     from gmail_oneclick.settings import Settings
 
     settings = settings_for_cli()
     refuse_public_sandbox(settings, listen_host=host)
+    if fresh and forget_sandbox_state(settings):
+        click.echo("Google sandbox: saved state deleted, starting clean.", err=True)
     if settings.public_url == Settings.public_url and port != 8000:
         # PUBLIC_URL left at its default: follow the port we were asked to serve on, so the
         # redirect URI and the printed links point at this server.
