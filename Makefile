@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
+FRESH  ?=
 WORDPRESS_ZIP ?= dist/gmail-oneclick.zip
 
 .PHONY: run test lint bench clean wordpress-plugin
@@ -26,7 +27,7 @@ run: $(VENV)/.installed
 	  echo "No Google client configured: using the bundled Google sandbox (development only)." >&2; \
 	fi; \
 	$(BIN)/gmail-oneclick db upgrade >/dev/null && \
-	exec $(BIN)/gmail-oneclick serve --port $(PORT)
+	exec $(BIN)/gmail-oneclick serve --port $(PORT) $(if $(filter-out 0,$(FRESH)),--fresh)
 
 test: $(VENV)/.installed-test
 	@scripts/system-deps.sh
