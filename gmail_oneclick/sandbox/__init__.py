@@ -2,7 +2,8 @@
 
 It speaks Google's OAuth 2.0 endpoints (consent, token, revoke, userinfo, tokeninfo), its
 Cross-Account Protection (RISC) keys and pushes, and the Gmail API's send shape, on loopback,
-from memory. It is not Google: every page says so.
+from memory (`gmail-oneclick serve` also keeps it in the instance folder: persist.py). It is not
+Google: every page says so.
 
 Redirect URIs: those added with ``state.register_redirect_uri``; while none is registered,
 any ``http://127.0.0.1:<port>/oauth2/callback`` (or ``localhost`` / ``[::1]``) is accepted.
