@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -48,51 +49,56 @@ def _commit() -> str:
     return commit + (" (with uncommitted changes)" if dirty else "")
 
 
-def rows(r: dict[str, dict[str, Any]]) -> list[tuple[str, str, str]]:
-    """(figure, value, target) for the README."""
-    out: list[tuple[str, str, str]] = []
-
-    def add(bench: str, label: str, value: Any, target: str = "") -> None:
-        if "error" in r.get(bench, {"error": "not run"}):
-            out.append((label, f"failed: {r.get(bench, {}).get('error', 'not run')}", target))
-        else:
-            out.append((label, value(r[bench]) if callable(value) else str(value), target))
-
-    add("send_throughput", "Sends/s through the service vs direct google-api-python-client",
+# (bench, figure, its value from the script's figures, target): the README's table, in order.
+ROWS: tuple[tuple[str, str, Callable[[dict[str, Any]], str], str], ...] = (
+    ("send_throughput", "Sends/s through the service vs direct google-api-python-client",
         lambda f: f"{f['service_sends_per_s']} vs {f['direct_sends_per_s']} "
                   f"(ratio {f['ratio']}; {f['clients']} clients; median of {f['rounds']} rounds)",
-        "ratio >= 0.6")
-    add("send_throughput", "Service CPU per send",
+        "ratio >= 0.6"),
+    ("send_throughput", "Service CPU per send",
         lambda f: f"{f['service_cpu_ms_per_send']} ms (median; rounds "
                   f"{', '.join(str(x) for x in f['service_cpu_ms_per_send_rounds'])} ms)",
-        "<= 2 ms")
-    add("refresh_storm", "Refreshes for 100 concurrent sends on an expired token",
+        "<= 2 ms"),
+    ("refresh_storm", "Refreshes for 100 concurrent sends on an expired token",
         lambda f: f"{f['expired_refreshes']} (expired at Google only: "
                   f"{f['expired_at_google_only_refreshes']}); "
-                  f"{f['expired_ok']}/{f['sends']} sent", "1")
-    add("risc_latency", "RISC tokens-revoked to purge, p50 / p99",
+                  f"{f['expired_ok']}/{f['sends']} sent", "1"),
+    ("risc_latency", "RISC tokens-revoked to purge, p50 / p99",
         lambda f: f"{f['p50_ms']} ms / {f['p99_ms']} ms ({f['events']} events, "
-                  f"{f['purged']} purged)", "p99 < 100 ms")
-    add("webhook_latency", "Event to signed webhook received, p50 / p99 (no checker running)",
+                  f"{f['purged']} purged)", "p99 < 100 ms"),
+    ("webhook_latency", "Event to signed webhook received, p50 / p99 (no checker running)",
         lambda f: f"RISC push {f['risc_p50_ms']} ms / {f['risc_p99_ms']} ms, DELETE "
                   f"{f['delete_p50_ms']} ms / {f['delete_p99_ms']} ms ({f['events']} events "
                   f"each, {f['risc_delivered'] + f['delete_delivered']} delivered)",
-        "p99 < 1 s")
-    add("checker_rate", "Checker sweep, connections verified per second (one process)",
+        "p99 < 1 s"),
+    ("checker_rate", "Checker sweep, connections verified per second (one process)",
         lambda f: f"{f['verified_per_s']}/s over {f['connections']} "
-                  f"({f['cpu_ms_per_verification']} ms CPU each)", "")
-    add("rotation_rate", "Key rotation, data keys re-wrapped per second",
+                  f"({f['cpu_ms_per_verification']} ms CPU each)", ""),
+    ("rotation_rate", "Key rotation, data keys re-wrapped per second",
         lambda f: f"{f['data_keys_per_s']}/s over {f['connections']} connections "
-                  f"({f['rows_per_s']} rows/s incl. prefix MACs)", "")
-    add("send_memory", "Peak memory of a 30 MB send / message size",
+                  f"({f['rows_per_s']} rows/s incl. prefix MACs)", ""),
+    ("send_memory", "Peak memory of a 30 MB send / message size",
         lambda f: f"{f['rfc822_peak_over_size']}x as message/rfc822, "
-                  f"{f['json_peak_over_size']}x as JSON base64url", "")
-    add("wp_mail", "wp_mail() through the plugin vs PHPMailer to a local SMTP sink, median / p95",
+                  f"{f['json_peak_over_size']}x as JSON base64url", ""),
+    ("wp_mail", "wp_mail() through the plugin vs PHPMailer to a local SMTP sink, median / p95",
         lambda f: f"{f['plugin_median_ms']} / {f['plugin_p95_ms']} ms vs "
                   f"{f['smtp_median_ms']} / {f['smtp_p95_ms']} ms (ratio {f['ratio']}; "
                   f"{f['messages']} messages each); SMTP with TCP_NODELAY "
                   f"{f['smtp_nodelay_median_ms']} ms (ratio {f['ratio_nodelay']})",
-        "ratio <= 2")
+        "ratio <= 2"),
+)
+
+
+def rows(r: dict[str, dict[str, Any]]) -> list[tuple[str, str, str]]:
+    """(figure, value, target) for the README, one per entry of ``ROWS``; a script that failed
+    or did not run shows why instead of a value."""
+    out: list[tuple[str, str, str]] = []
+    for bench, label, value, target in ROWS:
+        figures = r.get(bench, {"error": "not run"})
+        if "error" in figures:
+            out.append((label, f"failed: {figures['error']}", target))
+        else:
+            out.append((label, value(figures), target))
     return out
 
 

@@ -98,52 +98,76 @@ def service_sender(url: str, auth: dict[str, str], raw: bytes) -> Callable[[], C
     return make
 
 
-def measure(clients: int, sends: int, warmup: int, workers: int | None = None,
-            threads: int | None = None, rounds: int = 5) -> dict[str, Any]:
-    with common.world(accounts=1) as w:
-        sandbox, values, container = w.sandbox, w.values, w.container
-        site = common.add_site(container)
-        ours, theirs = sandbox.grants(0, 1)[0], sandbox.grants(0, 1)[0]
-        common.store_connections(container, site.id, [ours])
-        container.engine.dispose()
-        raw = common.make_message(ours["email"])
-        direct = direct_sender(sandbox.url + "/", theirs["access_token"], raw)
-        run_clients(clients, warmup, direct)
-        direct_rounds = []
-        for _ in range(rounds):
-            sandbox.call("forget_sent")
-            cpu0 = time.process_time()
-            seconds, ok, failed = run_clients(clients, sends, direct)
-            direct_rounds.append((ok / seconds, (time.process_time() - cpu0) / max(1, ok), failed))
-        with common.ServiceProcess(values, workers=workers, threads=threads) as service:
-            shape = {"workers": service.workers, "threads": service.threads}
-            via = service_sender(service.url, site.auth, raw)
-            run_clients(clients, warmup, via)
-            idle = common.idle_cpu_rate(service)
-            service_rounds = []
-            for _ in range(rounds):
-                sandbox.call("forget_sent")
-                before = service.cpu_seconds()
-                seconds, ok, failed = run_clients(clients, sends, via)
-                busy = service.cpu_seconds() - before - idle * seconds
-                service_rounds.append((ok / seconds, busy / max(1, ok), failed))
-        counts = sandbox.counts()
-    direct_rate = statistics.median(r[0] for r in direct_rounds)
-    service_rate = statistics.median(r[0] for r in service_rounds)
-    service_cpu = [round(r[1] * 1000, 3) for r in service_rounds]
+# One timed round: (sends per second, CPU seconds per send, failed sends).
+Round = tuple[float, float, int]
+
+
+def direct_rounds(sandbox: common.RemoteSandbox, access_token: str, raw: bytes, clients: int,
+                  sends: int, warmup: int, rounds: int) -> list[Round]:
+    """The direct client's rounds, its CPU being this process's."""
+    direct = direct_sender(sandbox.url + "/", access_token, raw)
+    run_clients(clients, warmup, direct)
+    out: list[Round] = []
+    for _ in range(rounds):
+        sandbox.call("forget_sent")
+        cpu0 = time.process_time()
+        seconds, ok, failed = run_clients(clients, sends, direct)
+        out.append((ok / seconds, (time.process_time() - cpu0) / max(1, ok), failed))
+    return out
+
+
+def service_rounds(sandbox: common.RemoteSandbox, service: common.ServiceProcess,
+                   site: common.BenchSite, raw: bytes, clients: int, sends: int, warmup: int,
+                   rounds: int) -> list[Round]:
+    """The service's rounds, its CPU being gunicorn's (idle rate subtracted)."""
+    via = service_sender(service.url, site.auth, raw)
+    run_clients(clients, warmup, via)
+    idle = common.idle_cpu_rate(service)
+    out: list[Round] = []
+    for _ in range(rounds):
+        sandbox.call("forget_sent")
+        before = service.cpu_seconds()
+        seconds, ok, failed = run_clients(clients, sends, via)
+        busy = service.cpu_seconds() - before - idle * seconds
+        out.append((ok / seconds, busy / max(1, ok), failed))
+    return out
+
+
+def figures_of(direct: list[Round], service: list[Round]) -> dict[str, Any]:
+    """The median round's figures of both paths, and every round's service figures."""
+    direct_rate = statistics.median(r[0] for r in direct)
+    service_rate = statistics.median(r[0] for r in service)
+    service_cpu = [round(r[1] * 1000, 3) for r in service]
     return {
-        "clients": clients, "sends": sends, "rounds": rounds, "message_bytes": len(raw),
         "direct_sends_per_s": round(direct_rate, 1),
         "service_sends_per_s": round(service_rate, 1),
         "ratio": round(service_rate / direct_rate, 3),
         "service_cpu_ms_per_send": round(statistics.median(service_cpu), 3),
         "service_cpu_ms_per_send_rounds": service_cpu,
-        "service_sends_per_s_rounds": [round(r[0], 1) for r in service_rounds],
+        "service_sends_per_s_rounds": [round(r[0], 1) for r in service],
         "direct_client_cpu_ms_per_send": round(
-            statistics.median(r[1] for r in direct_rounds) * 1000, 3),
-        "failed": sum(r[2] for r in direct_rounds) + sum(r[2] for r in service_rounds),
-        "refreshes": counts["refreshes"], **shape,
+            statistics.median(r[1] for r in direct) * 1000, 3),
+        "failed": sum(r[2] for r in direct) + sum(r[2] for r in service),
     }
+
+
+def measure(clients: int, sends: int, warmup: int, workers: int | None = None,
+            threads: int | None = None, rounds: int = 5) -> dict[str, Any]:
+    load = {"clients": clients, "sends": sends, "warmup": warmup, "rounds": rounds}
+    with common.world(accounts=1) as w:
+        site = common.add_site(w.container)
+        # Two grants of the one account: the service holds one, the direct client the other.
+        ours, theirs = w.sandbox.grants(0, 1)[0], w.sandbox.grants(0, 1)[0]
+        common.store_connections(w.container, site.id, [ours])
+        w.container.engine.dispose()
+        raw = common.make_message(ours["email"])
+        direct = direct_rounds(w.sandbox, theirs["access_token"], raw, **load)
+        with common.ServiceProcess(w.values, workers=workers, threads=threads) as service:
+            shape = {"workers": service.workers, "threads": service.threads}
+            served = service_rounds(w.sandbox, service, site, raw, **load)
+        counts = w.sandbox.counts()
+    return {"clients": clients, "sends": sends, "rounds": rounds, "message_bytes": len(raw),
+            **figures_of(direct, served), "refreshes": counts["refreshes"], **shape}
 
 
 def main() -> None:
