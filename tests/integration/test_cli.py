@@ -214,10 +214,40 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_serve_in_sandbox_mode_prints_where_to_click_and_serves(tmp_path: Path) -> None:
-    """What `make run` does on a machine with no Google client configured."""
+def _serve_in_sandbox_mode(exe: str, env: dict[str, str], port: int) -> subprocess.Popen[str]:
+    """`gmail-oneclick serve` on a migrated database, as `make run` starts it."""
+    subprocess.run([exe, "db", "upgrade"], env=env, check=True, capture_output=True, timeout=60)
+    return subprocess.Popen([exe, "serve", "--port", str(port)], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _wait_until_healthy(port: int) -> None:
+    """Up to 30 s for /healthz; the requests that follow say what went wrong if it never is."""
     import time
 
+    import requests
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok:
+                break
+        except requests.ConnectionError:
+            time.sleep(0.2)
+
+
+def _demo_site_id_and_new_key(exe: str, env: dict[str, str]) -> tuple[str, str]:
+    """The demo site's id from `sites list`, and a key for it from `sites rotate-key`."""
+    listed = subprocess.run([exe, "sites", "list"], env=env, capture_output=True,
+                            text=True, timeout=60, check=True)
+    demo_id = json.loads(listed.stdout)["sites"][0]["site_id"]
+    rotated = subprocess.run([exe, "sites", "rotate-key", demo_id], env=env,
+                             capture_output=True, text=True, timeout=60, check=True)
+    return demo_id, json.loads(rotated.stdout)["api_key"]
+
+
+def test_serve_in_sandbox_mode_prints_where_to_click_and_serves(tmp_path: Path) -> None:
+    """What `make run` does on a machine with no Google client configured."""
     import requests
 
     port = _free_port()
@@ -225,28 +255,15 @@ def test_serve_in_sandbox_mode_prints_where_to_click_and_serves(tmp_path: Path) 
     env = {**base_env, "GMAIL_ONECLICK_SANDBOX": "1",
            "GMAIL_ONECLICK_INSTANCE_PATH": str(tmp_path / "instance")}
     exe = str(Path(sys.executable).with_name("gmail-oneclick"))
-    subprocess.run([exe, "db", "upgrade"], env=env, check=True, capture_output=True, timeout=60)
-    proc = subprocess.Popen([exe, "serve", "--port", str(port)], env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = _serve_in_sandbox_mode(exe, env, port)
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.2)
+        _wait_until_healthy(port)
         demo = requests.get(f"http://127.0.0.1:{port}/_demo", timeout=5)
         assert demo.status_code == 200 and "Connect Gmail" in demo.text
         google = requests.get(f"http://127.0.0.1:{port}/_sandbox/google/", timeout=5)
         assert google.status_code == 200 and "development only" in google.text
         # The printed way to get the demo site's key for curl works.
-        listed = subprocess.run([exe, "sites", "list"], env=env, capture_output=True,
-                                text=True, timeout=60, check=True)
-        demo_id = json.loads(listed.stdout)["sites"][0]["site_id"]
-        rotated = subprocess.run([exe, "sites", "rotate-key", demo_id], env=env,
-                                 capture_output=True, text=True, timeout=60, check=True)
-        key = json.loads(rotated.stdout)["api_key"]
+        demo_id, key = _demo_site_id_and_new_key(exe, env)
         api = requests.get(f"http://127.0.0.1:{port}/v1/connections", timeout=5,
                            headers={"Authorization": f"Bearer {key}"})
         assert api.status_code == 200 and api.json() == {"connections": []}

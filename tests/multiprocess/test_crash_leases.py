@@ -84,43 +84,76 @@ def _verified_since(container: Any, ids: list[str], since: datetime) -> bool:
                and r.last_verified_at > since for r in rows)
 
 
-def test_a_checker_killed_mid_refresh_blocks_sends_and_checks_for_seconds_only(
-    stack: Stack, paused: Proc, sandbox: Any, container: Any
-) -> None:
+def _site_with_connections(stack: Stack, container: Any) -> tuple[RegisteredSite, dict[str, str]]:
+    """A site with one connection per address of ``EMAILS``; the connection ids by address."""
     site = register_site(container, name="Crash", origin="https://blog.example.com")
-    accounts = {e: connect(stack, site, e) for e in EMAILS}
-    victim = stack.checkers[0]
+    return site, {e: connect(stack, site, e) for e in EMAILS}
 
-    # Google's token endpoint hangs for the next four calls: checker-1 claims all six due
-    # connections and its four workers stall mid-refresh, holding their refresh leases.
+
+def _stall_mid_refresh(stack: Stack, sandbox: Any, container: Any, victim: Proc) -> list[str]:
+    """Every connection due for a check with its access token expired, while Google's token
+    endpoint hangs for the next ``STALLED`` calls; returns the connections whose refresh leases
+    ``victim`` holds once all its workers are stuck."""
     sandbox.state.slow_seconds = 20.0
     sandbox.state.inject_token_fault("timeout", STALLED)
     with container.engine.begin() as conn:
         conn.execute(update(connections).values(
             next_check_at=datetime.now(UTC) - timedelta(seconds=1),
             access_token_expires_at=datetime.now(UTC) - timedelta(seconds=5)))
-    held = wait_until(lambda: len(_leases_of(container, victim)) == STALLED
-                      and _leases_of(container, victim), 15, "checker-1 stalled mid-refresh",
-                      stack)
+    held: list[str] = wait_until(lambda: len(_leases_of(container, victim)) == STALLED
+                                 and _leases_of(container, victim), 15,
+                                 "checker-1 stalled mid-refresh", stack)
+    return held
+
+
+def _kill_9_and_resume_the_other(stack: Stack, victim: Proc, paused: Proc
+                                 ) -> tuple[float, datetime]:
+    """SIGKILL ``victim`` and let the paused checker run; when it died (monotonic, and UTC)."""
     killed_at, crash = time.monotonic(), datetime.now(UTC)
     stack.kill_9(victim)
     paused.signal_group(signal.SIGCONT)
+    return killed_at, crash
+
+
+def _timed_send(stack: Stack, site: RegisteredSite, connection_id: str
+                ) -> tuple[requests.Response, float]:
+    """One send on ``connection_id``: the answer and the seconds it took."""
+    started = time.monotonic()
+    response, ended = _send(stack, site, connection_id)
+    return response, ended - started
+
+
+def _send_at_once(stack: Stack, site: RegisteredSite, connection_id: str, n: int
+                  ) -> tuple[list[tuple[requests.Response, float]], float]:
+    """``n`` sends on ``connection_id`` at the same time: each answer with when it arrived,
+    and the seconds until the last one did."""
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        burst = list(pool.map(lambda _: _send(stack, site, connection_id), range(n)))
+    return burst, max(ended for _, ended in burst) - started
+
+
+def test_a_checker_killed_mid_refresh_blocks_sends_and_checks_for_seconds_only(
+    stack: Stack, paused: Proc, sandbox: Any, container: Any
+) -> None:
+    site, accounts = _site_with_connections(stack, container)
+    victim = stack.checkers[0]
+
+    # Google's token endpoint hangs for the next four calls: checker-1 claims all six due
+    # connections and its four workers stall mid-refresh, holding their refresh leases.
+    target = _stall_mid_refresh(stack, sandbox, container, victim)[0]
+    killed_at, crash = _kill_9_and_resume_the_other(stack, victim, paused)
 
     # A send on a connection whose lease the dead checker held is told within seconds (it does
     # not wait out a refresh that will never end) how long the lease may still last.
-    target = held[0]
-    started = time.monotonic()
-    first, ended = _send(stack, site, target)
-    assert ended - started < 10, f"a send held its thread {ended - started:.1f} s"
+    first, took = _timed_send(stack, site, target)
+    assert took < 10, f"a send held its thread {took:.1f} s"
     assert first.status_code == 503 and first.json()["error"]["code"] == "upstream_unavailable"
     assert 1 <= int(first.headers["Retry-After"]) <= LEASE
 
     # 30 at once on 3 workers x 4 threads: each holds a thread a few seconds, so all answer
     # in a few rounds of that (a 30 s wait each tied up every thread for a minute).
-    started = time.monotonic()
-    with ThreadPoolExecutor(max_workers=30) as pool:
-        burst = list(pool.map(lambda _: _send(stack, site, target), range(30)))
-    slowest = max(ended for _, ended in burst) - started
+    burst, slowest = _send_at_once(stack, site, target, 30)
     assert slowest < 25, f"the last of 30 sends took {slowest:.1f} s\n{stack.logs()}"
     refused = [r for r, _ in burst if r.status_code != 200]
     assert all(r.status_code == 503 for r in refused), [r.text for r in refused]

@@ -118,6 +118,31 @@ def _delivered_exactly_once(container: Any, receiver: Receiver, site: Registered
     return [hook.verify(d.body, d.headers) for d in accepted]
 
 
+def _remove_access_at_google(sandbox: Any, emails: list[str]) -> None:
+    """Each account's owner clicks "Remove access" in their Google account."""
+    for email in emails:
+        sandbox.state.revoke_grant(email)
+
+
+def _checked_until_reconnect_required(stack: Stack, container: Any, ids: list[str]) -> None:
+    """Every connection due for its check; then wait up to 15 s for the checkers to mark all
+    of ``ids`` reconnect_required."""
+    _make_due(container)
+    wait_until(lambda: _statuses(container, ids) == {Status.RECONNECT_REQUIRED.value}, 15,
+               "both revocations detected", stack)
+
+
+def _connected_and_revoked(payloads: list[dict[str, Any]]
+                           ) -> tuple[set[str], set[tuple[str, str]]]:
+    """The connection ids of connection.connected events, and (connection id, reason) of
+    connection.revoked ones."""
+    connected = {p["data"]["connection_id"] for p in payloads
+                 if p["type"] == "connection.connected"}
+    revoked = {(p["data"]["connection_id"], p["data"]["reason"]) for p in payloads
+               if p["type"] == "connection.revoked"}
+    return connected, revoked
+
+
 def test_web_workers_and_two_checkers_never_double_a_refresh_or_a_check_nor_lose_a_webhook(
     stack: Stack, sandbox: Any, container: Any, receiver: Receiver
 ) -> None:
@@ -148,18 +173,12 @@ def test_web_workers_and_two_checkers_never_double_a_refresh_or_a_check_nor_lose
 
     # Revoked at Google ("Remove access") while two more sites' admins connect: the checkers
     # purge, and every connected/revoked event reaches the site exactly once.
-    for email in emails[:2]:
-        sandbox.state.revoke_grant(email)
+    _remove_access_at_google(sandbox, emails[:2])
     more = {e: connect(stack, site, e) for e in ["dan@example.com", "eve@example.com"]}
-    _make_due(container)
-    wait_until(lambda: _statuses(container, [accounts[e] for e in emails[:2]])
-               == {Status.RECONNECT_REQUIRED.value}, 15, "both revocations detected", stack)
+    _checked_until_reconnect_required(stack, container, [accounts[e] for e in emails[:2]])
 
-    payloads = _delivered_exactly_once(container, receiver, site, stack)
-    connected = {p["data"]["connection_id"] for p in payloads
-                 if p["type"] == "connection.connected"}
-    revoked = {(p["data"]["connection_id"], p["data"]["reason"]) for p in payloads
-               if p["type"] == "connection.revoked"}
+    connected, revoked = _connected_and_revoked(
+        _delivered_exactly_once(container, receiver, site, stack))
     assert connected == {*accounts.values(), *more.values()}
     assert revoked == {(accounts[e], "invalid_grant") for e in emails[:2]}
     assert receiver.refused(), "no delivery was retried: the receiver's 503s never happened"

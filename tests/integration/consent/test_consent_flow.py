@@ -9,6 +9,20 @@ from tests.conftest import RegisteredSite, register_site
 from tests.integration.consent.conftest import Browser, query_of, stored_secret_owners
 
 
+def assert_google_is_asked_for_offline_send_and_email(auth_url: str, google_url: str,
+                                                      login_hint: str) -> None:
+    """The authorization request: only gmail.send and the email, offline with a fresh consent
+    (so Google issues a refresh token), PKCE, the account hinted, our callback."""
+    google = query_of(auth_url)
+    assert auth_url.startswith(google_url + "/o/oauth2/v2/auth?")
+    assert google["scope"] == [f"{GMAIL_SEND} {USERINFO_EMAIL}"]
+    assert google["access_type"] == ["offline"] and google["prompt"] == ["consent"]
+    assert google["code_challenge_method"] == ["S256"]
+    assert google["login_hint"] == [login_hint]
+    assert google["redirect_uri"] == ["http://127.0.0.1:8000/oauth2/callback"]
+    assert "include_granted_scopes" not in google
+
+
 def test_admin_connects_gmail_and_the_site_sees_the_connection(
     browser: Browser, site: RegisteredSite, sandbox: Any, container: Any
 ) -> None:
@@ -20,14 +34,7 @@ def test_admin_connects_gmail_and_the_site_sees_the_connection(
     assert "alice@example.com" in html and "Continue with Google" in html
 
     auth_url = browser.to_google(link)
-    google = query_of(auth_url)
-    assert auth_url.startswith(sandbox.url + "/o/oauth2/v2/auth?")
-    assert google["scope"] == [f"{GMAIL_SEND} {USERINFO_EMAIL}"]
-    assert google["access_type"] == ["offline"] and google["prompt"] == ["consent"]
-    assert google["code_challenge_method"] == ["S256"]
-    assert google["login_hint"] == ["alice@example.com"]
-    assert google["redirect_uri"] == ["http://127.0.0.1:8000/oauth2/callback"]
-    assert "include_granted_scopes" not in google
+    assert_google_is_asked_for_offline_send_and_email(auth_url, sandbox.url, "alice@example.com")
 
     done = browser.callback(browser.consent(auth_url, "alice@example.com"))
     assert done.status_code == 303

@@ -6,7 +6,8 @@ import io
 import logging
 import os
 import tracemalloc
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import pytest
 
@@ -16,6 +17,7 @@ from tests.dbscan import database_bytes
 from tests.integration.sending.conftest import make_message
 
 MB = 1024 * 1024
+T = TypeVar("T")
 
 
 def _big_message(size: int) -> bytes:
@@ -71,46 +73,62 @@ def test_sandbox_rejects_json_raw_above_its_limit_like_google(settings: Any, ali
     assert caught.value.status == 413
 
 
-def test_30mb_message_costs_a_small_multiple_of_its_size(settings: Any, tmp_path: Any):
-    """Measured in this process only: the sandbox runs in another (it keeps its own copies)."""
+def _container_on(settings: Any, info: dict[str, Any]) -> Any:
+    """A container whose Google is the remote sandbox ``info`` describes."""
+    from gmail_oneclick.bootstrap import build
+    from gmail_oneclick.sandbox import sandbox_urls
+
+    return build(settings.replace(google_client_id=info["client_id"],
+                                  google_client_secret=info["client_secret"],
+                                  **sandbox_urls(info["url"])))
+
+
+def _connect_alice(container: Any, site_id: str, tokens: dict[str, str]) -> None:
+    """alice@example.com connected to the site, holding the remote sandbox's ``tokens``."""
     from datetime import timedelta
 
-    from gmail_oneclick.bootstrap import build
     from gmail_oneclick.domain.ids import new_id
     from gmail_oneclick.domain.model import REQUIRED_SCOPES, Connection, Status, connection_owner
+
+    now = container.clock.now()
+    connection = Connection(
+        id=new_id("conn"), site_id=site_id, google_sub="1", email="alice@example.com",
+        status=Status.CONNECTED, scopes=frozenset(REQUIRED_SCOPES), created_at=now,
+        last_verified_at=None, revoked_at=None, revocation_reason=None,
+        access_token_expires_at=now + timedelta(minutes=30))
+    with container.uow() as uow:
+        uow.connections.add(connection)
+        for purpose in ("access_token", "refresh_token"):
+            uow.tokens.put(connection_owner(connection.id), purpose, tokens[purpose].encode())
+        uow.commit()
+
+
+def _peak_memory_of(call: Callable[[], T]) -> tuple[T, int]:
+    """What ``call()`` returns, and the peak of Python's allocations in this process meanwhile."""
+    tracemalloc.start()
+    try:
+        result = call()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return result, peak
+
+
+def test_30mb_message_costs_a_small_multiple_of_its_size(settings: Any, tmp_path: Any):
+    """Measured in this process only: the sandbox runs in another (it keeps its own copies)."""
     from gmail_oneclick.entrypoints.web import create_app_from_container
-    from gmail_oneclick.sandbox import sandbox_urls
     from tests.conftest import register_site
     from tests.integration.sending.remote_sandbox import RemoteSandbox
 
     remote = RemoteSandbox()
     try:
-        info = remote.info
-        container = build(settings.replace(google_client_id=info["client_id"],
-                                           google_client_secret=info["client_secret"],
-                                           **sandbox_urls(info["url"])))
+        container = _container_on(settings, remote.info)
         site = register_site(container)
-        now = container.clock.now()
-        connection = Connection(
-            id=new_id("conn"), site_id=site.id, google_sub="1", email="alice@example.com",
-            status=Status.CONNECTED, scopes=frozenset(REQUIRED_SCOPES), created_at=now,
-            last_verified_at=None, revoked_at=None, revocation_reason=None,
-            access_token_expires_at=now + timedelta(minutes=30))
-        with container.uow() as uow:
-            uow.connections.add(connection)
-            for purpose in ("access_token", "refresh_token"):
-                uow.tokens.put(connection_owner(connection.id), purpose,
-                               info["tokens"][purpose].encode())
-            uow.commit()
+        _connect_alice(container, site.id, remote.info["tokens"])
         client = create_app_from_container(container).test_client()
         raw = _big_message(30 * MB)
-        tracemalloc.start()
-        try:
-            response = client.post("/v1/messages", data=raw,
-                                   headers={**site.auth, "Content-Type": "message/rfc822"})
-            _, peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
+        response, peak = _peak_memory_of(lambda: client.post(
+            "/v1/messages", data=raw, headers={**site.auth, "Content-Type": "message/rfc822"}))
         container.engine.dispose()
     finally:
         remote.close()
