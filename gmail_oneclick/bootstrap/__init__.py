@@ -9,23 +9,25 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, BinaryIO
 
-from sqlalchemy import Engine, func, inspect, select
+from sqlalchemy import Engine, inspect
 
 from gmail_oneclick.adapters.storage import UnitOfWork
 from gmail_oneclick.adapters.storage.deployment import require_mode
-from gmail_oneclick.adapters.storage.tables import connections, make_engine
-from gmail_oneclick.domain.model import Status
-from gmail_oneclick.domain.urls import is_loopback_host
+from gmail_oneclick.adapters.storage.tables import make_engine
+from gmail_oneclick.bootstrap import sandbox_mode
+from gmail_oneclick.bootstrap.sandbox_mode import (
+    SANDBOX_MOUNT,
+    forget_sandbox_state,
+    refuse_public_sandbox,
+    sandbox_settings,
+)
 from gmail_oneclick.ports import (
     Clock,
     GmailSender,
@@ -46,7 +48,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SANDBOX_MOUNT = "/_sandbox/google"
+__all__ = ["SANDBOX_MOUNT", "Container", "SendPolicy", "build", "check_keyring_covers_data",
+           "forget_sandbox_state", "load_keyring", "refuse_public_sandbox", "sandbox_settings"]
 
 
 @dataclass(frozen=True)
@@ -136,22 +139,6 @@ class Container:
         self.engine.dispose()
 
 
-def _write_private(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text + "\n")
-
-
-def _sandbox_file(settings: Settings, name: str, make: Any) -> str:
-    """A value generated once into the instance folder (sandbox mode only)."""
-    path = Path(settings.instance_path) / name
-    if not path.exists():
-        _write_private(path, make())
-        log.warning("sandbox mode: generated %s; never use it in production", path)
-    return path.read_text(encoding="utf-8").strip()
-
-
 def load_keyring(settings: Settings) -> Keyring:
     """The keyring from settings; in sandbox mode one is generated once into the instance folder.
 
@@ -159,7 +146,8 @@ def load_keyring(settings: Settings) -> Keyring:
     """
     text = settings.encryption_keys
     if not text and settings.sandbox:
-        text = _sandbox_file(settings, "sandbox-keyring.txt", lambda: generate_key_entry())
+        text = sandbox_mode.instance_secret(settings, "sandbox-keyring.txt",
+                                            lambda: generate_key_entry())
     if not text:
         raise SettingsError(
             f"{PREFIX}ENCRYPTION_KEYS is required (generate one with: gmail-oneclick keys generate)"
@@ -168,36 +156,6 @@ def load_keyring(settings: Settings) -> Keyring:
         return Keyring.parse(text)
     except KeyringError as exc:
         raise SettingsError(f"{PREFIX}ENCRYPTION_KEYS is malformed: {exc}") from None
-
-
-def refuse_public_sandbox(settings: Settings, *, listen_host: str | None = None) -> None:
-    """In sandbox mode, raise SettingsError for a PUBLIC_URL, or an address to listen on, off
-    loopback, unless SANDBOX_PUBLIC=1: the sandbox lets anyone "sign in" as anyone, so it is
-    reachable from elsewhere only on purpose (a public demo host)."""
-    if not settings.sandbox or settings.sandbox_public:
-        return
-    hint = f"(set {PREFIX}SANDBOX_PUBLIC=1 for a public demo host)"
-    if not is_loopback_host(urlsplit(settings.public_url).hostname):
-        raise SettingsError(
-            f"{PREFIX}SANDBOX=1 refuses a {PREFIX}PUBLIC_URL that is not on loopback {hint}")
-    if listen_host is not None and not is_loopback_host(listen_host.strip("[]")):
-        raise SettingsError(f"{PREFIX}SANDBOX=1 refuses to listen off loopback {hint}")
-
-
-def sandbox_settings(settings: Settings) -> Settings:
-    """Point every Google URL and the OAuth client at the sandbox mounted in this process."""
-    from gmail_oneclick.sandbox import SANDBOX_CLIENT_ID, sandbox_urls
-
-    if settings.google_client_id and settings.google_client_id != SANDBOX_CLIENT_ID:
-        raise SettingsError(
-            f"{PREFIX}SANDBOX=1 refuses to run with a real {PREFIX}GOOGLE_CLIENT_ID configured"
-        )
-    refuse_public_sandbox(settings)
-    secret = _sandbox_file(settings, "sandbox-client-secret.txt", lambda: secrets.token_urlsafe(24))
-    base = settings.public_url.rstrip("/") + SANDBOX_MOUNT
-    return settings.replace(
-        google_client_id=SANDBOX_CLIENT_ID, google_client_secret=secret, **sandbox_urls(base)
-    )
 
 
 def check_keyring_covers_data(engine: Engine, keyring: Keyring) -> None:
@@ -226,7 +184,7 @@ def build(
     ``need_google=False`` (site and key commands) skips the OAuth client check.
     """
     if settings.sandbox:
-        settings = sandbox_settings(settings)
+        settings = sandbox_mode.sandbox_settings(settings)
     elif need_google and not (settings.google_client_id and settings.google_client_secret):
         raise SettingsError(
             f"{PREFIX}GOOGLE_CLIENT_ID and {PREFIX}GOOGLE_CLIENT_SECRET are required "
@@ -239,7 +197,8 @@ def build(
     engine = make_engine(settings.sqlalchemy_url)
     try:
         require_mode(engine, settings.sandbox)
-        sandbox_state = _sandbox_state(settings, engine) if settings.sandbox else None
+        sandbox_state = sandbox_mode.sandbox_state(settings, engine) if settings.sandbox \
+            else None
     except Exception:
         engine.dispose()
         raise
@@ -250,44 +209,6 @@ def build(
 
     telemetry.install(metrics)  # what the services count goes to Prometheus
     return _container(settings, engine, keyring, clock or SystemClock(), sandbox_state)
-
-
-def _sandbox_state(settings: Settings, engine: Engine) -> SandboxState:
-    """The emulated Google this process mounts at SANDBOX_MOUNT (settings already point at it),
-    restored from the instance folder and saved there after each change."""
-    from gmail_oneclick.sandbox import SandboxState
-    from gmail_oneclick.sandbox.persist import STATE_FILE, StateFileError, keep
-
-    state = SandboxState(
-        client_id=settings.google_client_id, client_secret=settings.google_client_secret
-    )
-    state.base_url = settings.public_url.rstrip("/") + SANDBOX_MOUNT
-    state.register_redirect_uri(settings.redirect_uri)
-    # "Remove access" in the sandbox's account page pushes RISC events to us, as Google does.
-    state.configure_risc_push(settings.public_url.rstrip("/") + "/risc")
-    try:
-        keep(state, Path(settings.instance_path) / STATE_FILE, partial(_connected, engine))
-    except StateFileError as exc:
-        raise SettingsError(str(exc)) from None
-    return state
-
-
-def _connected(engine: Engine) -> int:
-    """How many connections hold a grant at the sandbox, as far as the database knows."""
-    with engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(connections).where(
-            connections.c.status == Status.CONNECTED.value)).scalar_one())
-
-
-def forget_sandbox_state(settings: Settings) -> bool:
-    """`serve --fresh`: the sandbox starts with no grants; True when a saved state was deleted.
-    The service's database stays (sites, their keys): each connection asks to reconnect at its
-    next use, as after "Remove access" at Google."""
-    if not settings.sandbox:
-        raise SettingsError(f"--fresh starts the Google sandbox clean: it needs {PREFIX}SANDBOX=1")
-    from gmail_oneclick.sandbox.persist import STATE_FILE, StateFile
-
-    return StateFile(Path(settings.instance_path) / STATE_FILE).forget()
 
 
 def _container(settings: Settings, engine: Engine, keyring: Keyring, clock: Clock,
