@@ -8,7 +8,9 @@ from enum import StrEnum
 
 GMAIL_SEND = "https://www.googleapis.com/auth/gmail.send"
 USERINFO_EMAIL = "https://www.googleapis.com/auth/userinfo.email"
-REQUIRED_SCOPES = frozenset({GMAIL_SEND, USERINFO_EMAIL})
+# The scopes the consent link asks for, in the order Google shows them.
+REQUESTED_SCOPES = (GMAIL_SEND, USERINFO_EMAIL)
+REQUIRED_SCOPES = frozenset(REQUESTED_SCOPES)
 
 
 class Status(StrEnum):
