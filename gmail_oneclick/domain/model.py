@@ -56,6 +56,13 @@ def site_owner(site_id: str) -> str:
     return f"site:{site_id}"
 
 
+# token_store purposes: which secret of an owner (connection, site, consent state) a value is.
+ACCESS_TOKEN = "access_token"
+REFRESH_TOKEN = "refresh_token"
+WEBHOOK_SECRET_PURPOSE = "webhook_secret"
+VERIFIER_PURPOSE = "code_verifier"
+
+
 @dataclass(frozen=True)
 class Site:
     id: str

@@ -15,7 +15,7 @@ import pytest
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from gmail_oneclick.domain.model import Connection, connection_owner
+from gmail_oneclick.domain.model import REFRESH_TOKEN, Connection, connection_owner
 from gmail_oneclick.settings import Settings
 from tests.accounts import Linked, link_account
 from tests.dbscan import database_bytes
@@ -42,7 +42,7 @@ def connection_row(container: Any, connection_id: str) -> Connection | None:
         return found
 
 
-def stored_secret(container: Any, connection_id: str, purpose: str = "refresh_token") -> Any:
+def stored_secret(container: Any, connection_id: str, purpose: str = REFRESH_TOKEN) -> Any:
     with container.uow() as uow:
         return uow.tokens.get(connection_owner(connection_id), purpose)
 

@@ -77,7 +77,14 @@ def test_30mb_message_costs_a_small_multiple_of_its_size(settings: Any, tmp_path
 
     from gmail_oneclick.bootstrap import build
     from gmail_oneclick.domain.ids import new_id
-    from gmail_oneclick.domain.model import REQUIRED_SCOPES, Connection, Status, connection_owner
+    from gmail_oneclick.domain.model import (
+        ACCESS_TOKEN,
+        REFRESH_TOKEN,
+        REQUIRED_SCOPES,
+        Connection,
+        Status,
+        connection_owner,
+    )
     from gmail_oneclick.entrypoints.web import create_app_from_container
     from gmail_oneclick.sandbox import sandbox_urls
     from tests.conftest import register_site
@@ -98,7 +105,7 @@ def test_30mb_message_costs_a_small_multiple_of_its_size(settings: Any, tmp_path
             access_token_expires_at=now + timedelta(minutes=30))
         with container.uow() as uow:
             uow.connections.add(connection)
-            for purpose in ("access_token", "refresh_token"):
+            for purpose in (ACCESS_TOKEN, REFRESH_TOKEN):
                 uow.tokens.put(connection_owner(connection.id), purpose,
                                info["tokens"][purpose].encode())
             uow.commit()
