@@ -24,9 +24,10 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import timedelta
@@ -69,6 +70,20 @@ def percentile(values: Sequence[float], p: float) -> float:
         return float("nan")
     index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
     return ordered[index]
+
+
+def race(count: int, target: Callable[[threading.Barrier], None]) -> float:
+    """Run ``target(start)`` in ``count`` threads, each calling ``start.wait()`` once it is set
+    up (connected, say); the seconds from when all are set up until the last one finished."""
+    start = threading.Barrier(count + 1)
+    threads = [threading.Thread(target=target, args=(start,), daemon=True) for _ in range(count)]
+    for t in threads:
+        t.start()
+    start.wait()
+    began = time.perf_counter()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - began
 
 
 def machine() -> dict[str, Any]:
