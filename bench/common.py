@@ -50,6 +50,14 @@ def parser(description: str) -> argparse.ArgumentParser:
     return p
 
 
+def size(description: str, name: str, *, default: int, quick: int) -> int:
+    """The one size a benchmark takes (``--NAME``); ``quick`` when run with --quick."""
+    p = parser(description)
+    p.add_argument(f"--{name}", type=int, default=default)
+    args = p.parse_args()
+    return quick if args.quick else int(getattr(args, name))
+
+
 def table(title: str, rows: Sequence[tuple[str, Any, str]]) -> None:
     """Print ``rows`` of (figure, value, target or note) under ``title``."""
     print(f"\n{title}")

@@ -68,12 +68,7 @@ def measure(sends: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    p = common.parser(__doc__ or "")
-    p.add_argument("--sends", type=int, default=100)
-    args = p.parse_args()
-    if args.quick:
-        args.sends = 10
-    f = measure(args.sends)
+    f = measure(common.size(__doc__ or "", "sends", default=100, quick=10))
     n = f["sends"]
     common.table(f"Refresh storm: {n} concurrent sends on an expired access token", [
         ("refreshes, expired (ours and Google's)", f["expired_refreshes"],

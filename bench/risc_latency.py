@@ -63,12 +63,7 @@ def measure(events: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    p = common.parser(__doc__ or "")
-    p.add_argument("--events", type=int, default=200)
-    args = p.parse_args()
-    if args.quick:
-        args.events = 10
-    f = measure(args.events)
+    f = measure(common.size(__doc__ or "", "events", default=200, quick=10))
     common.table(f"RISC tokens-revoked to purge, {f['events']} events on as many connections", [
         ("p50 (ms)", f["p50_ms"], "POST /risc round trip; purge is synchronous"),
         ("p99 (ms)", f["p99_ms"], f"target < {TARGET_P99_MS:g}"),
