@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Row, and_, delete, insert, or_, select, updat
 
 from gmail_oneclick.adapters.storage.claims import claim_row, claim_rows
 from gmail_oneclick.adapters.storage.tables import webhook_outbox
+from gmail_oneclick.adapters.uow_parts import FinishesDeliveries
 from gmail_oneclick.domain.model import aware
 from gmail_oneclick.domain.records import OutboxEvent
 
@@ -33,7 +34,7 @@ def _event(row: Row[Any]) -> OutboxEvent:
                        aware(row.created_at), row.attempts)  # type: ignore[arg-type]
 
 
-class OutboxRepository:
+class OutboxRepository(FinishesDeliveries):
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         # Events added in this transaction: the unit of work hands them to the in-process
@@ -78,21 +79,6 @@ class OutboxRepository:
             .values(lease_owner=None, lease_until=None, **values)
         )
         return result.rowcount == 1
-
-    def mark_delivered(self, event_id: str, lease_owner: str, *, at: datetime,
-                       attempts: int, status: int) -> bool:
-        return self._finish(event_id, lease_owner, delivered_at=at, attempts=attempts,
-                            last_status=status)
-
-    def mark_retry(self, event_id: str, lease_owner: str, *, next_at: datetime,
-                   attempts: int, status: int) -> bool:
-        return self._finish(event_id, lease_owner, next_attempt_at=next_at, attempts=attempts,
-                            last_status=status)
-
-    def mark_failed(self, event_id: str, lease_owner: str, *, at: datetime,
-                    attempts: int, status: int) -> bool:
-        return self._finish(event_id, lease_owner, failed_at=at, attempts=attempts,
-                            last_status=status)
 
     def get(self, event_id: str) -> dict[str, Any] | None:
         row = self.conn.execute(select(webhook_outbox).where(webhook_outbox.c.id == event_id))
