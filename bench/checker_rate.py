@@ -58,12 +58,7 @@ def measure(connections: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    p = common.parser(__doc__ or "")
-    p.add_argument("--connections", type=int, default=10_000)
-    args = p.parse_args()
-    if args.quick:
-        args.connections = 50
-    f = measure(args.connections)
+    f = measure(common.size(__doc__ or "", "connections", default=10_000, quick=50))
     common.table(f"Checker sweep over {f['connections']} connections, one process", [
         ("connections verified per second", f["verified_per_s"],
          f"batch {f['checker_batch']}, concurrency {f['checker_concurrency']}"),

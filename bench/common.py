@@ -12,7 +12,7 @@ Nothing here talks to anything beyond 127.0.0.1. Tokens never get printed.
 
 from __future__ import annotations
 
-from bench.output import emit, machine, parser, percentile, table
+from bench.output import emit, machine, parser, percentile, race, size, table
 from bench.sandbox_process import BENCH_EMAIL, REDIRECT_URI, RemoteSandbox
 from bench.seeding import BenchSite, add_site, make_message, store_connections
 from bench.service_process import CLK_TCK, ServiceProcess, idle_cpu_rate
@@ -28,6 +28,6 @@ from bench.world import (
 __all__ = [
     "BENCH_EMAIL", "CLK_TCK", "REDIRECT_URI", "BenchSite", "RemoteSandbox", "ServiceProcess",
     "World", "add_site", "build_container", "emit", "fresh_database", "idle_cpu_rate",
-    "keyring_text", "machine", "make_message", "parser", "percentile", "settings_values",
-    "store_connections", "table", "world",
+    "keyring_text", "machine", "make_message", "parser", "percentile", "race", "settings_values",
+    "size", "store_connections", "table", "world",
 ]

@@ -1,4 +1,4 @@
-"""Arguments and output shared by the benchmarks: a short table, then one JSON line."""
+"""Arguments, timing and output shared by the benchmarks: a short table, then one JSON line."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import argparse
 import json
 import os
 import platform
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 
@@ -15,6 +17,28 @@ def parser(description: str) -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true",
                    help="tiny sizes: checks the script works, figures mean little")
     return p
+
+
+def size(description: str, name: str, *, default: int, quick: int) -> int:
+    """The one size a benchmark takes (``--NAME``); ``quick`` when run with --quick."""
+    p = parser(description)
+    p.add_argument(f"--{name}", type=int, default=default)
+    args = p.parse_args()
+    return quick if args.quick else int(getattr(args, name))
+
+
+def race(count: int, target: Callable[[threading.Barrier], None]) -> float:
+    """Run ``target(start)`` in ``count`` threads, each calling ``start.wait()`` once it is set
+    up (connected, say); the seconds from when all are set up until the last one finished."""
+    start = threading.Barrier(count + 1)
+    threads = [threading.Thread(target=target, args=(start,), daemon=True) for _ in range(count)]
+    for t in threads:
+        t.start()
+    start.wait()
+    began = time.perf_counter()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - began
 
 
 def table(title: str, rows: Sequence[tuple[str, Any, str]]) -> None:

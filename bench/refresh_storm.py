@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import threading
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -27,24 +26,16 @@ TARGET_REFRESHES = 1
 def storm(url: str, auth: dict[str, str], raw: bytes, sends: int) -> tuple[float, int]:
     """``sends`` simultaneous sends; (seconds until the last answered, sends that succeeded)."""
     body = {"raw": base64.urlsafe_b64encode(raw).decode().rstrip("=")}
-    barrier = threading.Barrier(sends + 1)
     ok: list[bool] = []
 
-    def one() -> None:
+    def one(start: threading.Barrier) -> None:
         with requests.Session() as session:
-            session.get(url + "/healthz", timeout=30)  # connect before the barrier
-            barrier.wait()
+            session.get(url + "/healthz", timeout=30)  # connect before the start
+            start.wait()
             response = session.post(url + "/v1/messages", json=body, headers=auth, timeout=120)
             ok.append(response.status_code == 200)
 
-    threads = [threading.Thread(target=one, daemon=True) for _ in range(sends)]
-    for t in threads:
-        t.start()
-    barrier.wait()
-    start = time.perf_counter()
-    for t in threads:
-        t.join()
-    return time.perf_counter() - start, sum(ok)
+    return common.race(sends, one), sum(ok)
 
 
 def expire_ours(container: Any, connection_id: str) -> None:
@@ -77,12 +68,7 @@ def measure(sends: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    p = common.parser(__doc__ or "")
-    p.add_argument("--sends", type=int, default=100)
-    args = p.parse_args()
-    if args.quick:
-        args.sends = 10
-    f = measure(args.sends)
+    f = measure(common.size(__doc__ or "", "sends", default=100, quick=10))
     n = f["sends"]
     common.table(f"Refresh storm: {n} concurrent sends on an expired access token", [
         ("refreshes, expired (ours and Google's)", f["expired_refreshes"],

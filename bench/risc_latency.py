@@ -22,14 +22,14 @@ TARGET_P99_MS = 100.0
 
 
 def purged_count(container: Any, connection_ids: list[str]) -> int:
-    from gmail_oneclick.domain.model import Status, connection_owner
+    from gmail_oneclick.domain.model import ACCESS_TOKEN, REFRESH_TOKEN, Status, connection_owner
 
     gone = 0
     with container.uow(readonly=True) as uow:
         for cid in connection_ids:
             c = uow.connections.get(cid)
             owner = connection_owner(cid)
-            secrets_left = [uow.tokens.get(owner, p) for p in ("refresh_token", "access_token")]
+            secrets_left = [uow.tokens.get(owner, p) for p in (REFRESH_TOKEN, ACCESS_TOKEN)]
             if c is not None and c.status is Status.RECONNECT_REQUIRED and not any(secrets_left):
                 gone += 1
     return gone
@@ -63,12 +63,7 @@ def measure(events: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    p = common.parser(__doc__ or "")
-    p.add_argument("--events", type=int, default=200)
-    args = p.parse_args()
-    if args.quick:
-        args.events = 10
-    f = measure(args.events)
+    f = measure(common.size(__doc__ or "", "events", default=200, quick=10))
     common.table(f"RISC tokens-revoked to purge, {f['events']} events on as many connections", [
         ("p50 (ms)", f["p50_ms"], "POST /risc round trip; purge is synchronous"),
         ("p99 (ms)", f["p99_ms"], f"target < {TARGET_P99_MS:g}"),

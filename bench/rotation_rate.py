@@ -95,12 +95,7 @@ def measure(connections: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    p = common.parser(__doc__ or "")
-    p.add_argument("--connections", type=int, default=100_000)
-    args = p.parse_args()
-    if args.quick:
-        args.connections = 200
-    f = measure(args.connections)
+    f = measure(common.size(__doc__ or "", "connections", default=100_000, quick=200))
     common.table(f"Key rotation over {f['connections']} connections", [
         ("data keys re-wrapped per second", f["data_keys_per_s"], ""),
         ("rows per second", f["rows_per_s"], "data keys + prefix MACs"),

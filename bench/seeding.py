@@ -35,7 +35,14 @@ def store_connections(container: Any, site_id: str | Sequence[str],
     them (refresh and access token encrypted, refresh token indexed for RISC), ``batch`` per
     transaction. ``site_id`` may give one site per grant. Returns the connection ids."""
     from gmail_oneclick.domain.ids import new_id
-    from gmail_oneclick.domain.model import REQUIRED_SCOPES, Connection, Status, connection_owner
+    from gmail_oneclick.domain.model import (
+        ACCESS_TOKEN,
+        REFRESH_TOKEN,
+        REQUIRED_SCOPES,
+        Connection,
+        Status,
+        connection_owner,
+    )
 
     sites = [site_id] * len(grants) if isinstance(site_id, str) else list(site_id)
     ids: list[str] = []
@@ -52,8 +59,8 @@ def store_connections(container: Any, site_id: str | Sequence[str],
                     access_token_expires_at=now + timedelta(seconds=int(body["expires_in"])))
                 owner = connection_owner(connection.id)
                 uow.connections.add(connection)
-                uow.tokens.put(owner, "refresh_token", body["refresh_token"].encode())
-                uow.tokens.put(owner, "access_token", body["access_token"].encode())
+                uow.tokens.put(owner, REFRESH_TOKEN, body["refresh_token"].encode())
+                uow.tokens.put(owner, ACCESS_TOKEN, body["access_token"].encode())
                 uow.tokens.index_refresh_token(owner, body["refresh_token"])
                 ids.append(connection.id)
             uow.commit()

@@ -61,12 +61,8 @@ def measure(mb: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    p = common.parser(__doc__ or "")
-    p.add_argument("--mb", type=int, default=30)
-    args = p.parse_args()
-    if args.quick:
-        args.mb = 9  # still above the resumable threshold
-    f = measure(args.mb)
+    # --quick's 9 MB is still above the resumable threshold.
+    f = measure(common.size(__doc__ or "", "mb", default=30, quick=9))
     rows = []
     for kind, label in (("rfc822", "message/rfc822 body"), ("json", "JSON raw (base64url)")):
         ok = f[f"{kind}_status"] == 200 and f[f"{kind}_arrived_bytes"] == f["message_bytes"]

@@ -41,11 +41,10 @@ def run_clients(clients: int, total: int, make_sender: Callable[[], Callable[[],
     lock = threading.Lock()
     left = [total]
     ok = [0, 0]
-    ready = threading.Barrier(clients + 1)
 
-    def worker() -> None:
+    def worker(start: threading.Barrier) -> None:
         send = make_sender()
-        ready.wait()
+        start.wait()
         while True:
             with lock:
                 if left[0] <= 0:
@@ -55,14 +54,7 @@ def run_clients(clients: int, total: int, make_sender: Callable[[], Callable[[],
             with lock:
                 ok[0 if good else 1] += 1
 
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(clients)]
-    for t in threads:
-        t.start()
-    ready.wait()
-    start = time.perf_counter()
-    for t in threads:
-        t.join()
-    return time.perf_counter() - start, ok[0], ok[1]
+    return common.race(clients, worker), ok[0], ok[1]
 
 
 def direct_sender(endpoint: str, access_token: str, raw: bytes) -> Callable[[], Callable[[], bool]]:

@@ -136,12 +136,7 @@ def measure(events: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    p = common.parser(__doc__ or "")
-    p.add_argument("--events", type=int, default=200)
-    args = p.parse_args()
-    if args.quick:
-        args.events = 5
-    f = measure(args.events)
+    f = measure(common.size(__doc__ or "", "events", default=200, quick=5))
     common.table(f"Event to signed webhook received, {f['events']} events of each kind", [
         ("RISC push -> webhook p50 (ms)", f["risc_p50_ms"], "signature verified"),
         ("RISC push -> webhook p99 (ms)", f["risc_p99_ms"], f"target < {TARGET_P99_MS:g}"),

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gmail_oneclick.domain.model import REQUESTED_SCOPES
+
 PREFIX = "GMAIL_ONECLICK_"
 
 GOOGLE_DEFAULTS = {
@@ -27,10 +29,7 @@ GOOGLE_DEFAULTS = {
     "risc_jwks_uri": "https://www.googleapis.com/oauth2/v3/certs",
 }
 
-SCOPES = (
-    "https://www.googleapis.com/auth/gmail.send",
-    "https://www.googleapis.com/auth/userinfo.email",
-)
+SCOPES = REQUESTED_SCOPES
 
 
 class SettingsError(ValueError):

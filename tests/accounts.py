@@ -17,6 +17,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import requests
 
 from gmail_oneclick.domain.model import (
+    ACCESS_TOKEN,
+    REFRESH_TOKEN,
     REQUIRED_SCOPES,
     USERINFO_EMAIL,
     Connection,
@@ -81,8 +83,8 @@ def link_account(container: Any, sandbox: Any, site_id: str, email: str, *,
     owner = connection_owner(connection.id)
     with container.uow() as uow:
         uow.connections.add(connection)
-        uow.tokens.put(owner, "refresh_token", body["refresh_token"].encode())
-        uow.tokens.put(owner, "access_token", body["access_token"].encode())
+        uow.tokens.put(owner, REFRESH_TOKEN, body["refresh_token"].encode())
+        uow.tokens.put(owner, ACCESS_TOKEN, body["access_token"].encode())
         uow.tokens.index_refresh_token(owner, body["refresh_token"])
         uow.commit()
     return Linked(connection.id, site_id, account.email, account.sub, body["refresh_token"],

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
@@ -29,7 +30,19 @@ class LiveServer:
 
     def stop(self) -> None:
         self._server.shutdown()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
         self._server.server_close()
+
+
+@contextlib.contextmanager
+def served(app: Callable[..., Iterable[bytes]]) -> Iterator[str]:
+    """Serve ``app`` on a loopback port for the block; its base URL (no trailing slash)."""
+    server = LiveServer().serve(app)
+    try:
+        yield server.url
+    finally:
+        server.stop()
 
 
 def _placeholder(environ: Any, start_response: Any) -> Iterable[bytes]:

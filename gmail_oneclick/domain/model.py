@@ -8,7 +8,9 @@ from enum import StrEnum
 
 GMAIL_SEND = "https://www.googleapis.com/auth/gmail.send"
 USERINFO_EMAIL = "https://www.googleapis.com/auth/userinfo.email"
-REQUIRED_SCOPES = frozenset({GMAIL_SEND, USERINFO_EMAIL})
+# The scopes the consent link asks for, in the order Google shows them.
+REQUESTED_SCOPES = (GMAIL_SEND, USERINFO_EMAIL)
+REQUIRED_SCOPES = frozenset(REQUESTED_SCOPES)
 
 
 class Status(StrEnum):
@@ -52,6 +54,13 @@ def connection_owner(connection_id: str) -> str:
 
 def site_owner(site_id: str) -> str:
     return f"site:{site_id}"
+
+
+# token_store purposes: which secret of an owner (connection, site, consent state) a value is.
+ACCESS_TOKEN = "access_token"
+REFRESH_TOKEN = "refresh_token"
+WEBHOOK_SECRET_PURPOSE = "webhook_secret"
+VERIFIER_PURPOSE = "code_verifier"
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,10 @@ from urllib.parse import urlencode, urlsplit
 from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 
+from gmail_oneclick.domain.model import GMAIL_SEND, USERINFO_EMAIL
 from gmail_oneclick.sandbox.records import (
     EMAIL_SCOPES,
-    GMAIL_SEND,
     SIGN_IN_SCOPES,
-    USERINFO_EMAIL,
     OAuthError,
     PendingRequest,
 )

@@ -14,7 +14,7 @@ from urllib.parse import urljoin
 
 import requests
 
-from gmail_oneclick.sandbox.records import GMAIL_SEND
+from gmail_oneclick.domain.model import GMAIL_SEND
 
 TIMEOUT_SECONDS = 10
 

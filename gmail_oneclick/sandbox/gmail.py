@@ -17,6 +17,7 @@ from datetime import timedelta
 from flask import Blueprint, Response, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from gmail_oneclick.domain.model import GMAIL_SEND
 from gmail_oneclick.sandbox.accounts import json_response, sandbox_state
 from gmail_oneclick.sandbox.gmail_state import AFTER_ACCEPT_FAULTS, GmailSandbox, gmail_state
 from gmail_oneclick.sandbox.gmail_wire import (
@@ -28,7 +29,6 @@ from gmail_oneclick.sandbox.gmail_wire import (
     recipient_count,
     too_large,
 )
-from gmail_oneclick.sandbox.records import GMAIL_SEND
 
 bp = Blueprint("sandbox_gmail", __name__)
 

@@ -6,9 +6,9 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from gmail_oneclick.domain.model import USERINFO_EMAIL
+
 SANDBOX_CLIENT_ID = "sandbox-client.apps.googleusercontent.com"
-GMAIL_SEND = "https://www.googleapis.com/auth/gmail.send"
-USERINFO_EMAIL = "https://www.googleapis.com/auth/userinfo.email"
 # Scopes Google treats as "sign-in": always granted, never shown as a checkbox.
 SIGN_IN_SCOPES = frozenset(
     {"openid", "email", "profile", USERINFO_EMAIL,

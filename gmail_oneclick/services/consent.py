@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from gmail_oneclick.domain.errors import Gone, InvalidRequest, NotFound
 from gmail_oneclick.domain.ids import new_secret, secret_hash
-from gmail_oneclick.domain.model import Site
+from gmail_oneclick.domain.model import VERIFIER_PURPOSE, Site
 from gmail_oneclick.domain.records import ConnectLink
 from gmail_oneclick.domain.urls import origin_of
 from gmail_oneclick.ports import Clock, GoogleAccounts, UnitOfWork
@@ -29,7 +29,6 @@ log = logging.getLogger(__name__)
 STATE_TTL = timedelta(minutes=10)
 # Used links are kept a while so a second submit says "used" (410) rather than "unknown" (404).
 LINK_RETENTION = timedelta(days=1)
-VERIFIER_PURPOSE = "code_verifier"
 RESULT_PARAMS = ("gmail_oneclick", "connection_id", "reason")
 MAX_URL_CHARS = 2048
 MAX_SECRET_CHARS = 128

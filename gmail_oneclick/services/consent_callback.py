@@ -17,8 +17,11 @@ from gmail_oneclick.domain.errors import InvalidRequest
 from gmail_oneclick.domain.events import ConnectionConnected
 from gmail_oneclick.domain.ids import new_id, same_secret, secret_hash
 from gmail_oneclick.domain.model import (
+    ACCESS_TOKEN,
     GMAIL_SEND,
+    REFRESH_TOKEN,
     REQUIRED_SCOPES,
+    VERIFIER_PURPOSE,
     Connection,
     Status,
     connection_owner,
@@ -35,7 +38,6 @@ from gmail_oneclick.ports import (
 from gmail_oneclick.services import handlers
 from gmail_oneclick.services.consent import (
     START_AGAIN,
-    VERIFIER_PURPOSE,
     looks_like_secret,
     purge_expired_states,
     result_url,
@@ -253,8 +255,8 @@ def _store_connection(
             next_check_at=next_check,
         ))
     owner = connection_owner(cid)
-    uow.tokens.put(owner, "refresh_token", grant.refresh_token.encode("utf-8"))
-    uow.tokens.put(owner, "access_token", grant.access_token.encode("utf-8"))
+    uow.tokens.put(owner, REFRESH_TOKEN, grant.refresh_token.encode("utf-8"))
+    uow.tokens.put(owner, ACCESS_TOKEN, grant.access_token.encode("utf-8"))
     uow.tokens.index_refresh_token(owner, grant.refresh_token)
     uow.record(ConnectionConnected(cid, site_id, identity.email, tuple(sorted(grant.scopes)),
                                    reconnected=existing is not None))

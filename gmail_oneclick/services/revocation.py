@@ -18,7 +18,14 @@ from typing import Any
 
 from gmail_oneclick.domain.errors import NotFound
 from gmail_oneclick.domain.events import ConnectionRevoked
-from gmail_oneclick.domain.model import Connection, RevocationReason, Status, connection_owner
+from gmail_oneclick.domain.model import (
+    ACCESS_TOKEN,
+    REFRESH_TOKEN,
+    Connection,
+    RevocationReason,
+    Status,
+    connection_owner,
+)
 from gmail_oneclick.domain.security_events import (
     ACCOUNT_DISABLED,
     CREDENTIAL_CHANGE_REQUIRED,
@@ -44,7 +51,7 @@ VERIFYING_EVENTS = frozenset({SESSIONS_REVOKED, CREDENTIAL_CHANGE_REQUIRED})
 def revocable_token(uow: UnitOfWork, connection_id: str) -> str | None:
     """The token to send to Google's revoke endpoint (refresh token, else access token)."""
     owner = connection_owner(connection_id)
-    raw = uow.tokens.get(owner, "refresh_token") or uow.tokens.get(owner, "access_token")
+    raw = uow.tokens.get(owner, REFRESH_TOKEN) or uow.tokens.get(owner, ACCESS_TOKEN)
     return raw.decode("utf-8") if raw else None
 
 

@@ -9,14 +9,18 @@ from urllib.parse import urlsplit
 
 from gmail_oneclick.domain.errors import InvalidRequest, NotFound, SiteUnverified, Unauthorized
 from gmail_oneclick.domain.ids import new_id, new_secret, same_secret, secret_hash
-from gmail_oneclick.domain.model import Site, connection_owner, site_owner
+from gmail_oneclick.domain.model import (
+    WEBHOOK_SECRET_PURPOSE,
+    Site,
+    connection_owner,
+    site_owner,
+)
 from gmail_oneclick.domain.netpolicy import PUBLIC_ONLY, TargetPolicy
 from gmail_oneclick.domain.urls import check_service_url, normalise_origin
 from gmail_oneclick.ports import Clock, UnitOfWork
 from gmail_oneclick.services.consent import state_owner
 
 API_KEY_PREFIX = "goc_"
-WEBHOOK_SECRET_PURPOSE = "webhook_secret"
 # Where a self-registered site serves its verification token, under each of its origins.
 WELL_KNOWN = "/.well-known/gmail-oneclick/"
 

@@ -41,7 +41,14 @@ from gmail_oneclick.domain.errors import (
     UpstreamUnavailable,
 )
 from gmail_oneclick.domain.events import ConnectionRevoked
-from gmail_oneclick.domain.model import Connection, RevocationReason, Status, connection_owner
+from gmail_oneclick.domain.model import (
+    ACCESS_TOKEN,
+    REFRESH_TOKEN,
+    Connection,
+    RevocationReason,
+    Status,
+    connection_owner,
+)
 from gmail_oneclick.ports import (
     Clock,
     GoogleAccounts,
@@ -56,8 +63,6 @@ from gmail_oneclick.services import handlers, heartbeat, telemetry
 
 log = logging.getLogger(__name__)
 
-ACCESS_TOKEN = "access_token"
-REFRESH_TOKEN = "refresh_token"
 REFRESH_MARGIN = timedelta(seconds=120)
 # The refresh lease: renewed every heartbeat.RENEW_SECONDS while its holder works, so it needs
 # to outlive only a few missed beats, not the slowest token call.

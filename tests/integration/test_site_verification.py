@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from gmail_oneclick.settings import Settings
+from tests.live import served
 
 
 @dataclass
@@ -44,14 +44,9 @@ class Origin:
 @pytest.fixture
 def origin() -> Iterator[Origin]:
     server_origin = Origin()
-    server = make_server("127.0.0.1", 0, server_origin.app, threaded=True)
-    server_origin.url = f"http://127.0.0.1:{server.server_port}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server_origin
-    server.shutdown()
-    thread.join(timeout=5)
-    server.server_close()
+    with served(server_origin.app) as url:
+        server_origin.url = url
+        yield server_origin
 
 
 def _open_app(settings: Settings, **changes: Any) -> Any:

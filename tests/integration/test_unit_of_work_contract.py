@@ -18,7 +18,7 @@ from gmail_oneclick.adapters.memory import UnitOfWork as MemoryUnitOfWork
 from gmail_oneclick.adapters.storage import UnitOfWork as SqlUnitOfWork
 from gmail_oneclick.adapters.storage.tables import make_engine
 from gmail_oneclick.domain.events import ConnectionRevoked
-from gmail_oneclick.domain.model import Connection, RevocationReason, Site, Status
+from gmail_oneclick.domain.model import REFRESH_TOKEN, Connection, RevocationReason, Site, Status
 from token_store import Keyring, refresh_token_hash
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -70,21 +70,21 @@ def world(new_uow: NewUow) -> NewUow:
 def test_nothing_is_kept_without_commit(world: NewUow) -> None:
     with world() as uow:
         uow.connections.update("c1", email="changed@example.com")
-        uow.tokens.put("connection:c1", "refresh_token", b"1//r")
+        uow.tokens.put("connection:c1", REFRESH_TOKEN, b"1//r")
         uow.audit.record("connection:connected", T0, connection_id="c1")
     with world() as uow:
         assert uow.connections.get("c1").email == "c1@example.com"
-        assert uow.tokens.get("connection:c1", "refresh_token") is None
+        assert uow.tokens.get("connection:c1", REFRESH_TOKEN) is None
         assert uow.audit.for_connection("c1") == []
 
 
 def test_a_commit_keeps_what_came_before_it_only(world: NewUow) -> None:
     with world() as uow:
-        uow.tokens.put("connection:c1", "refresh_token", b"1//r")
+        uow.tokens.put("connection:c1", REFRESH_TOKEN, b"1//r")
         uow.commit()
         uow.tokens.purge("connection:c1")
     with world() as uow:
-        assert uow.tokens.get("connection:c1", "refresh_token") == b"1//r"
+        assert uow.tokens.get("connection:c1", REFRESH_TOKEN) == b"1//r"
 
 
 def test_on_commit_gets_the_events_queued_and_only_after_commit(world: NewUow) -> None:
@@ -323,7 +323,7 @@ def test_privacy_scrubs_the_email_of_queued_events(world: NewUow) -> None:
 def test_tokens_are_found_by_their_risc_identifiers_and_purged(new_uow: NewUow) -> None:
     token = "1//0refresh-token-value"
     with new_uow() as uow:
-        uow.tokens.put("connection:c1", "refresh_token", token.encode())
+        uow.tokens.put("connection:c1", REFRESH_TOKEN, token.encode())
         uow.tokens.index_refresh_token("connection:c1", token)
         uow.commit()
     with new_uow() as uow:
@@ -332,5 +332,5 @@ def test_tokens_are_found_by_their_risc_identifiers_and_purged(new_uow: NewUow) 
         assert uow.tokens.purge("connection:c1") > 0
         uow.commit()
     with new_uow() as uow:
-        assert uow.tokens.get("connection:c1", "refresh_token") is None
+        assert uow.tokens.get("connection:c1", REFRESH_TOKEN) is None
         assert uow.tokens.owners_by_token_prefix(token[:16]) == []

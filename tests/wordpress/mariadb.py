@@ -9,7 +9,7 @@ import signal
 import subprocess
 from pathlib import Path
 
-from tests.wordpress.waiting import wait_for
+from tests.waiting import wait_for
 
 
 def sbin(name: str) -> str | None:
@@ -48,7 +48,7 @@ class MariaDB:
              *self._as_root_flag()],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
-        wait_for(self._answers, "MariaDB")
+        wait_for(self._answers, "MariaDB to answer", timeout=30, interval=0.1)
         self.sql("CREATE DATABASE wordpress CHARACTER SET utf8mb4")
         return self
 

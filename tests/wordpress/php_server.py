@@ -11,7 +11,7 @@ from pathlib import Path
 
 import requests
 
-from tests.wordpress.waiting import wait_for
+from tests.waiting import wait_for
 
 ROUTER = Path(__file__).resolve().parent / "router.php"
 
@@ -36,7 +36,8 @@ class PhpServer:
                 cwd=self.root, env=env, stdout=subprocess.DEVNULL, stderr=log,
                 start_new_session=True,  # its workers are stopped with it, as one group
             )
-        wait_for(self._answers, "PHP's built-in server")
+        wait_for(self._answers, "PHP's built-in server to answer", timeout=30,
+                 interval=0.1)
 
     def _answers(self) -> bool:
         if self._process is not None and self._process.poll() is not None:

@@ -34,6 +34,7 @@ from googleapiclient.errors import HttpError
 from googleapiclient.http import HttpRequest, MediaIoBaseUpload
 
 from gmail_oneclick.adapters.google.gmail_http import BearerHttp, OnceHttp, RequestNotSent
+from gmail_oneclick.adapters.google.retry_after import retry_after_header
 from gmail_oneclick.ports import (
     GmailDeliveryUnknown,
     GmailRateLimited,
@@ -215,15 +216,15 @@ def _error_parts(exc: HttpError) -> tuple[int, str, str]:
 
 
 def retry_after_seconds(message: str, header: str | None, now: datetime | None = None) -> int:
-    """Seconds to wait: Google's "Retry after <RFC 3339>" in the message, else the header."""
+    """Seconds to wait: Google's "Retry after <RFC 3339>" in the message, else the header,
+    else DEFAULT_RETRY_AFTER."""
     match = _RETRY_AT.search(message)
     if match:
         when = datetime.fromisoformat(match.group(1).replace("Z", "+00:00"))
         left = (when - (now or datetime.now(UTC))).total_seconds()
         return max(1, math.ceil(left))
-    if header and header.strip().isdigit():
-        return max(1, int(header.strip()))
-    return DEFAULT_RETRY_AFTER
+    from_header = retry_after_header(header, now)
+    return DEFAULT_RETRY_AFTER if from_header is None else from_header
 
 
 def _map_http_error(exc: HttpError, *, could_deliver: bool = True) -> Exception:

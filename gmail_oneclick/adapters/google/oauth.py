@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +20,7 @@ from google_auth_oauthlib.flow import Flow
 from oauthlib.oauth2 import OAuth2Error
 from requests.adapters import HTTPAdapter
 
+from gmail_oneclick.adapters.google.retry_after import retry_after_header
 from gmail_oneclick.domain.urls import is_loopback_host
 from gmail_oneclick.ports import (
     GoogleIdentity,
@@ -63,21 +63,6 @@ def _loopback(url: str) -> bool:
     return is_loopback_host(urlsplit(url).hostname)
 
 
-def _retry_after(response: requests.Response) -> int | None:
-    value = response.headers.get("Retry-After", "").strip()
-    if not value:
-        return None
-    if value.isdigit():
-        return int(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(1, int((when - datetime.now(UTC)).total_seconds()))
-
-
 def _error_code(response: requests.Response) -> str:
     try:
         body = response.json()
@@ -97,7 +82,8 @@ def raise_for_status(response: requests.Response, what: str) -> None:
     code = _error_code(response)
     if status == 429 or status >= 500:
         raise TransientUpstream(
-            f"{what}: Google answered HTTP {status}", retry_after=_retry_after(response)
+            f"{what}: Google answered HTTP {status}",
+            retry_after=retry_after_header(response.headers.get("Retry-After")),
         )
     if code == "invalid_grant":
         raise InvalidGrant(f"{what}: invalid_grant")

@@ -14,6 +14,7 @@ from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
+from gmail_oneclick.adapters.uow_parts import RecordsEvents
 from gmail_oneclick.domain.events import Event
 from token_store import MemoryTokenStore
 
@@ -35,14 +36,13 @@ _REPOSITORIES = ("sites", "connections", "consent", "audit", "outbox", "idempote
                  "leases", "rate_limits")
 
 
-class UnitOfWork:
+class UnitOfWork(RecordsEvents):
     """One transaction over a MemoryDatabase and the repositories that share it."""
 
     def __init__(self, database: MemoryDatabase, *, readonly: bool = False,
                  on_commit: Callable[[Sequence[str]], None] | None = None) -> None:
         self.database = database
         self.readonly = readonly
-        # Called with the webhook events this transaction queued, once it has committed.
         self.on_commit = on_commit
         self.purged = False  # a secret was hard-deleted (the SQL one checkpoints its WAL)
         self._entered = False
@@ -81,26 +81,12 @@ class UnitOfWork:
         Raises RuntimeError, publishing nothing, while recorded events are unhandled (as the
         SQL one: their purge and notification belong in this transaction).
         """
-        if self._events:
-            raise RuntimeError("unit of work committed with unhandled domain events")
+        self._refuse_unhandled_events()
         working = self._tables()
         if not self.readonly:
             self.database.publish(working)
         self._end()
-        outbox = self.__dict__.get("outbox")
-        if outbox is not None and outbox.added:
-            added, outbox.added = outbox.added, []
-            if self.on_commit is not None:
-                self.on_commit(added)
-
-    def record(self, event: Event) -> None:
-        """Note what happened; services.handlers acts on it before this transaction commits."""
-        self._events.append(event)
-
-    def collect_events(self) -> list[Event]:
-        """The events recorded so far, in order, handed over once (the list is emptied)."""
-        events, self._events = self._events, []
-        return events
+        self._hand_over_queued_webhooks()
 
     def mark_purged(self) -> None:
         """Called by whoever hard-deletes secrets (the SQL one then checkpoints its WAL)."""

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from gmail_oneclick.adapters.memory.state import IntegrityError, Row, Tables
+from gmail_oneclick.adapters.uow_parts import FinishesDeliveries
 from gmail_oneclick.domain.records import OutboxEvent
 
 
@@ -22,7 +23,7 @@ def _event(row: Row) -> OutboxEvent:
                        row["created_at"], row["attempts"])
 
 
-class OutboxRepository:
+class OutboxRepository(FinishesDeliveries):
     def __init__(self, tables: Callable[[], Tables]) -> None:
         self._tables = tables
         # Events added in this transaction: handed to ``on_commit`` once it committed.
@@ -68,21 +69,6 @@ class OutboxRepository:
             return False
         row.update(lease_owner=None, lease_until=None, **values)
         return True
-
-    def mark_delivered(self, event_id: str, lease_owner: str, *, at: datetime,
-                       attempts: int, status: int) -> bool:
-        return self._finish(event_id, lease_owner, delivered_at=at, attempts=attempts,
-                            last_status=status)
-
-    def mark_retry(self, event_id: str, lease_owner: str, *, next_at: datetime,
-                   attempts: int, status: int) -> bool:
-        return self._finish(event_id, lease_owner, next_attempt_at=next_at, attempts=attempts,
-                            last_status=status)
-
-    def mark_failed(self, event_id: str, lease_owner: str, *, at: datetime,
-                    attempts: int, status: int) -> bool:
-        return self._finish(event_id, lease_owner, failed_at=at, attempts=attempts,
-                            last_status=status)
 
     def get(self, event_id: str) -> dict[str, Any] | None:
         row = self._rows.get(event_id)

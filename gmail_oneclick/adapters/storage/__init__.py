@@ -13,6 +13,7 @@ from typing import Self
 
 from sqlalchemy import Connection, Engine
 
+from gmail_oneclick.adapters.uow_parts import RecordsEvents
 from gmail_oneclick.domain.events import Event
 from token_store import Keyring, SqlTokenStore, checkpoint
 
@@ -30,7 +31,7 @@ _REPOSITORIES = ("sites", "connections", "consent", "audit", "outbox", "idempote
                  "tokens", "leases", "rate_limits")
 
 
-class UnitOfWork:
+class UnitOfWork(RecordsEvents):
     """One database transaction and the repositories that share it."""
 
     def __init__(self, engine: Engine, keyring: Keyring, *, readonly: bool = False,
@@ -38,7 +39,6 @@ class UnitOfWork:
         self.engine = engine
         self.keyring = keyring
         self.readonly = readonly
-        # Called with the webhook events this transaction queued, once it has committed.
         self.on_commit = on_commit
         self._conn: Connection | None = None
         self._purged = False
@@ -79,28 +79,14 @@ class UnitOfWork:
         Raises RuntimeError, committing nothing, while recorded events are unhandled: their
         purge and notification belong in this transaction (services.handlers.commit).
         """
-        if self._events:
-            raise RuntimeError("unit of work committed with unhandled domain events")
+        self._refuse_unhandled_events()
         self.conn.commit()
         if self._purged:
             self._purged = False
             # A WAL checkpoint cannot finish while any transaction is open; ours has just
             # ended and the next one only begins with the next statement.
             checkpoint(self.engine)
-        outbox = self.__dict__.get("outbox")
-        if outbox is not None and outbox.added:
-            added, outbox.added = outbox.added, []
-            if self.on_commit is not None:
-                self.on_commit(added)
-
-    def record(self, event: Event) -> None:
-        """Note what happened; services.handlers acts on it before this transaction commits."""
-        self._events.append(event)
-
-    def collect_events(self) -> list[Event]:
-        """The events recorded so far, in order, handed over once (the list is emptied)."""
-        events, self._events = self._events, []
-        return events
+        self._hand_over_queued_webhooks()
 
     def mark_purged(self) -> None:
         """Called by whoever hard-deletes secrets, so commit() checkpoints the WAL."""

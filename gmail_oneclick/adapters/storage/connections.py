@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection as SqlConnection
 from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 
+from gmail_oneclick.adapters.storage.claims import claim_rows
 from gmail_oneclick.adapters.storage.tables import audit_events, connect_links, connections
 from gmail_oneclick.domain.model import Connection, Status, aware
 
@@ -164,17 +165,8 @@ class ConnectionRepository:
             .order_by(t.last_verified_at.asc().nulls_first(), t.created_at, t.id)
             .limit(limit)
         )
-        if self.conn.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        claimed: list[str] = []
-        for (connection_id,) in self.conn.execute(query).all():
-            won = self.conn.execute(
-                update(connections).where(t.id == connection_id, due)
-                .values(next_check_at=hold_until)
-            ).rowcount
-            if won == 1:
-                claimed.append(connection_id)
-        return claimed
+        hold = {"next_check_at": hold_until}
+        return [row.id for row in claim_rows(self.conn, connections, query, due, hold)]
 
     def renew_claims(self, connection_ids: list[str], held_until: datetime,
                      until: datetime) -> int:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, or_, select, update
+from sqlalchemy import Connection, and_, or_, select, update
 
+from gmail_oneclick.adapters.storage.claims import claim_row
 from gmail_oneclick.adapters.storage.tables import connections
 from gmail_oneclick.domain.model import Status, aware
 
@@ -24,17 +25,13 @@ class LeaseRepository:
     def acquire(self, connection_id: str, owner: str, now: datetime, until: datetime) -> bool:
         """Take (or extend) a connected connection's lease; False when another owner holds it."""
         t = connections.c
-        result = self.conn.execute(
-            update(connections)
-            .where(
-                t.id == connection_id,
-                t.status == Status.CONNECTED.value,
-                or_(t.lease_owner.is_(None), t.lease_until.is_(None), t.lease_until <= now,
-                    t.lease_owner == owner),
-            )
-            .values(lease_owner=owner, lease_until=until)
+        free = and_(
+            t.status == Status.CONNECTED.value,
+            or_(t.lease_owner.is_(None), t.lease_until.is_(None), t.lease_until <= now,
+                t.lease_owner == owner),
         )
-        return result.rowcount == 1
+        lease = {"lease_owner": owner, "lease_until": until}
+        return claim_row(self.conn, connections, connection_id, free, lease)
 
     def renew(self, connection_id: str, owner: str, until: datetime) -> bool:
         """Move our lease's end to ``until`` (the holder's heartbeat); False when it is not ours

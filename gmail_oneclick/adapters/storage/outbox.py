@@ -10,9 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, Row, and_, delete, insert, or_, select, update
 
+from gmail_oneclick.adapters.storage.claims import claim_row, claim_rows
 from gmail_oneclick.adapters.storage.tables import webhook_outbox
+from gmail_oneclick.adapters.uow_parts import FinishesDeliveries
 from gmail_oneclick.domain.model import aware
 from gmail_oneclick.domain.records import OutboxEvent
 
@@ -27,7 +29,12 @@ def _due(now: datetime) -> Any:
     )
 
 
-class OutboxRepository:
+def _event(row: Row[Any]) -> OutboxEvent:
+    return OutboxEvent(row.id, row.site_id, row.type, dict(row.payload),
+                       aware(row.created_at), row.attempts)  # type: ignore[arg-type]
+
+
+class OutboxRepository(FinishesDeliveries):
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         # Events added in this transaction: the unit of work hands them to the in-process
@@ -48,36 +55,21 @@ class OutboxRepository:
         self, now: datetime, *, limit: int, lease_owner: str, lease_until: datetime
     ) -> list[OutboxEvent]:
         """Lease up to ``limit`` due events, oldest first. The caller commits at once."""
-        t = webhook_outbox.c
-        query = select(webhook_outbox).where(_due(now)).order_by(t.next_attempt_at).limit(limit)
-        if self.conn.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        claimed: list[OutboxEvent] = []
-        for row in self.conn.execute(query).all():
-            won = self.conn.execute(
-                update(webhook_outbox)
-                .where(t.id == row.id, _due(now))
-                .values(lease_owner=lease_owner, lease_until=lease_until)
-            ).rowcount
-            if won == 1:
-                claimed.append(OutboxEvent(row.id, row.site_id, row.type, dict(row.payload),
-                                           aware(row.created_at), row.attempts))  # type: ignore[arg-type]
-        return claimed
+        query = (select(webhook_outbox).where(_due(now))
+                 .order_by(webhook_outbox.c.next_attempt_at).limit(limit))
+        lease = {"lease_owner": lease_owner, "lease_until": lease_until}
+        won = claim_rows(self.conn, webhook_outbox, query, _due(now), lease)
+        return [_event(row) for row in won]
 
     def claim(self, event_id: str, now: datetime, *, lease_owner: str,
               lease_until: datetime) -> OutboxEvent | None:
         """Lease this one event if it is still due (None when delivered, failed, backing off or
         leased by someone else). The caller commits at once."""
-        t = webhook_outbox.c
-        won = self.conn.execute(
-            update(webhook_outbox).where(t.id == event_id, _due(now))
-            .values(lease_owner=lease_owner, lease_until=lease_until)
-        ).rowcount
-        if won != 1:
+        lease = {"lease_owner": lease_owner, "lease_until": lease_until}
+        if not claim_row(self.conn, webhook_outbox, event_id, _due(now), lease):
             return None
-        row = self.conn.execute(select(webhook_outbox).where(t.id == event_id)).one()
-        return OutboxEvent(row.id, row.site_id, row.type, dict(row.payload),
-                           aware(row.created_at), row.attempts)  # type: ignore[arg-type]
+        return _event(self.conn.execute(
+            select(webhook_outbox).where(webhook_outbox.c.id == event_id)).one())
 
     def _finish(self, event_id: str, lease_owner: str, **values: Any) -> bool:
         t = webhook_outbox.c
@@ -87,21 +79,6 @@ class OutboxRepository:
             .values(lease_owner=None, lease_until=None, **values)
         )
         return result.rowcount == 1
-
-    def mark_delivered(self, event_id: str, lease_owner: str, *, at: datetime,
-                       attempts: int, status: int) -> bool:
-        return self._finish(event_id, lease_owner, delivered_at=at, attempts=attempts,
-                            last_status=status)
-
-    def mark_retry(self, event_id: str, lease_owner: str, *, next_at: datetime,
-                   attempts: int, status: int) -> bool:
-        return self._finish(event_id, lease_owner, next_attempt_at=next_at, attempts=attempts,
-                            last_status=status)
-
-    def mark_failed(self, event_id: str, lease_owner: str, *, at: datetime,
-                    attempts: int, status: int) -> bool:
-        return self._finish(event_id, lease_owner, failed_at=at, attempts=attempts,
-                            last_status=status)
 
     def get(self, event_id: str) -> dict[str, Any] | None:
         row = self.conn.execute(select(webhook_outbox).where(webhook_outbox.c.id == event_id))

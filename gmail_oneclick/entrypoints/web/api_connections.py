@@ -5,15 +5,13 @@ DELETE and /export of a connection live in api_lifecycle.py.
 
 from __future__ import annotations
 
-from typing import Any
+from flask import Blueprint, Response, jsonify
 
-from flask import Blueprint, Response, jsonify, request
-
-from gmail_oneclick.domain.errors import InvalidRequest, NotFound, SiteUnverified, Unauthorized
+from gmail_oneclick.domain.errors import NotFound, SiteUnverified, Unauthorized
 from gmail_oneclick.domain.model import rfc3339
-from gmail_oneclick.entrypoints.web import body, container
+from gmail_oneclick.entrypoints.web import container
 from gmail_oneclick.entrypoints.web.auth import current_site
-from gmail_oneclick.entrypoints.web.body import Field, Fields
+from gmail_oneclick.entrypoints.web.body import Field, json_request
 from gmail_oneclick.entrypoints.web.declare import declare
 from gmail_oneclick.services import connections, consent
 
@@ -22,19 +20,11 @@ bp = Blueprint("api_connections", __name__)
 CREATE_FIELDS = {"return_url": Field(required=True), "login_hint": Field(nullable=True)}
 
 
-def json_object(fields: Fields) -> dict[str, Any]:
-    """The request's JSON object body, read by the one strict reader. Raises InvalidRequest for
-    a wrong content type, a body that is not one JSON object, or a field not as declared."""
-    if request.mimetype != "application/json":
-        raise InvalidRequest("the body must be JSON (Content-Type: application/json)")
-    return body.json_object(fields)
-
-
 @bp.post("/v1/connections")
 @declare(ok=[201], errors=[Unauthorized, SiteUnverified], body=CREATE_FIELDS)
 def create_connection() -> tuple[Response, int]:
     site = current_site()
-    fields = json_object(CREATE_FIELDS)
+    fields = json_request(CREATE_FIELDS)
     c = container()
     with c.uow() as uow:
         link = consent.create_connect_link(

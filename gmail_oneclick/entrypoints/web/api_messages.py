@@ -97,8 +97,9 @@ def decode_raw(value: Any, name: str = "raw") -> bytes:
 
 
 def json_body(fields: body.Fields, *, open_ended: bool = False) -> dict[str, Any]:
-    """A send's JSON body; the raw bytes are a temporary, gone as soon as they are parsed."""
-    return body.parse_json_object(read_bytes(MAX_JSON_BYTES), fields, open_ended=open_ended)
+    """A send's JSON body: the one JSON reader with a message's size limit and its error."""
+    return body.json_object(fields, limit=MAX_JSON_BYTES, open_ended=open_ended,
+                            too_large=_too_large)
 
 
 def optional_str(fields: dict[str, Any], name: str) -> str | None:

@@ -16,9 +16,8 @@ from gmail_oneclick.domain.errors import (
 from gmail_oneclick.domain.model import rfc3339
 from gmail_oneclick.domain.netpolicy import TargetPolicy
 from gmail_oneclick.entrypoints.web import container
-from gmail_oneclick.entrypoints.web.api_connections import json_object
 from gmail_oneclick.entrypoints.web.auth import current_site
-from gmail_oneclick.entrypoints.web.body import Field
+from gmail_oneclick.entrypoints.web.body import Field, json_request
 from gmail_oneclick.entrypoints.web.declare import declare
 from gmail_oneclick.services import registration, site_verification
 from gmail_oneclick.services.sites import verification_urls
@@ -40,7 +39,7 @@ def _origins(body: dict[str, object]) -> list[str]:
 @declare(ok=[201], errors=[Forbidden, RateLimited], body=FIELDS)
 def register() -> tuple[Response, int]:
     c = container()
-    body = json_object(FIELDS)
+    body = json_request(FIELDS)
     name, webhook_url = body["name"], body.get("webhook_url")
     new = registration.register_site(
         c.uow, c.clock, registration=c.settings.registration,

@@ -210,5 +210,14 @@ def parse_json_object(data: bytes | bytearray, fields: Fields, *,
 
 def json_object(fields: Fields, *, limit: int = SMALL_JSON_BYTES, open_ended: bool = False,
                 too_large: Callable[[], ServiceError] = _body_too_large) -> dict[str, Any]:
-    """The request's body as parse_json_object reads it (the caller checked the media type)."""
+    """The request's body as parse_json_object reads it (the caller checked the media type);
+    the raw bytes are a temporary, gone as soon as they are parsed."""
     return parse_json_object(read_bytes(limit, too_large), fields, open_ended=open_ended)
+
+
+def json_request(fields: Fields) -> dict[str, Any]:
+    """A small JSON object body (an API call that is not a send). Raises InvalidRequest for a
+    wrong content type, a body that is not one JSON object, or a field not as declared."""
+    if request.mimetype != "application/json":
+        raise InvalidRequest("the body must be JSON (Content-Type: application/json)")
+    return json_object(fields)

@@ -13,18 +13,18 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from gmail_oneclick.domain.errors import ServiceError
-from gmail_oneclick.domain.ids import new_secret, same_secret
+from gmail_oneclick.domain.ids import new_secret
 from gmail_oneclick.domain.model import rfc3339
 from gmail_oneclick.entrypoints.web import container
+from gmail_oneclick.entrypoints.web.cookies import csrf_matches, csrf_token, read_cookie, set_cookie
 from gmail_oneclick.entrypoints.web.declare import declare
 from gmail_oneclick.services import consent
-from gmail_oneclick.services.consent import STATE_TTL, LinkGone, LinkNotFound, looks_like_secret
+from gmail_oneclick.services.consent import STATE_TTL, LinkGone, LinkNotFound
 from gmail_oneclick.services.consent_callback import Result, StateRejected, finish_consent
 
 bp = Blueprint("consent", __name__)
 
 CSRF_COOKIE = "gmail_oneclick_csrf"
-CSRF_FIELD = "csrf_token"
 BROWSER_COOKIE = "gmail_oneclick_browser"
 
 
@@ -36,18 +36,6 @@ def _error_page(title: str, exc: ServiceError) -> Response:
     return _page("error.html", exc.status, title=title, message=exc.message, status=exc.status)
 
 
-def _set_cookie(response: Response, name: str, value: str, *, path: str, max_age: int) -> None:
-    response.set_cookie(
-        name, value, max_age=max_age, path=path, httponly=True, samesite="Lax",
-        secure=container().settings.secure_cookies,
-    )
-
-
-def _cookie(name: str) -> str | None:
-    value = request.cookies.get(name)
-    return value if looks_like_secret(value) else None
-
-
 @bp.get("/connect/<token>")
 def connect_page(token: str) -> Response:
     c = container()
@@ -56,14 +44,14 @@ def connect_page(token: str) -> Response:
             page = consent.open_link(uow, c.clock, token)
     except (LinkNotFound, LinkGone) as exc:
         return _error_page("This link cannot be used", exc)
-    csrf = _cookie(CSRF_COOKIE) or new_secret()
+    csrf = csrf_token(CSRF_COOKIE)
     response = _page(
         "connect.html", page=page, csrf_token=csrf,
         action=url_for(".connect_submit", token=token),
         expires_at=rfc3339(page.expires_at),
         expires_at_text=page.expires_at.strftime("%H:%M UTC"),
     )
-    _set_cookie(response, CSRF_COOKIE, csrf, path="/connect/", max_age=c.settings.connect_ttl)
+    set_cookie(response, CSRF_COOKIE, csrf, path="/connect/", max_age=c.settings.connect_ttl)
     return response
 
 
@@ -74,15 +62,13 @@ def connect_submit(token: str) -> Response:
         # The link's state first: a second submit (back button, double click) is a 410 page.
         with c.uow() as uow:
             consent.open_link(uow, c.clock, token)
-        cookie = _cookie(CSRF_COOKIE)
-        field = request.form.get(CSRF_FIELD, "")
-        if cookie is None or not same_secret(cookie, field):
+        if not csrf_matches(CSRF_COOKIE):
             return _page(
                 "error.html", 400, status=400, title="Please try again",
                 message="This page is out of date or was opened in another browser. "
                         "Reload the page and click “Continue with Google” again.",
             )
-        browser_id = _cookie(BROWSER_COOKIE) or new_secret()
+        browser_id = read_cookie(BROWSER_COOKIE) or new_secret()
         with c.uow() as uow:
             auth_url = consent.start_consent(
                 uow, c.clock, c.google, token=token, browser_id=browser_id
@@ -90,8 +76,8 @@ def connect_submit(token: str) -> Response:
     except (LinkNotFound, LinkGone) as exc:
         return _error_page("This link cannot be used", exc)
     response = redirect(auth_url, code=303)
-    _set_cookie(response, BROWSER_COOKIE, browser_id, path="/",
-                max_age=int(STATE_TTL.total_seconds()))
+    set_cookie(response, BROWSER_COOKIE, browser_id, path="/",
+               max_age=int(STATE_TTL.total_seconds()))
     return response
 
 
@@ -103,7 +89,7 @@ def oauth_callback() -> Response:
     try:
         outcome = finish_consent(
             c.uow, c.clock, c.google,
-            state=args.get("state"), browser_id=_cookie(BROWSER_COOKIE),
+            state=args.get("state"), browser_id=read_cookie(BROWSER_COOKIE),
             code=args.get("code"), error=args.get("error"),
             check_interval=c.settings.check_interval,
         )

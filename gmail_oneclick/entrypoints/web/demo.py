@@ -12,22 +12,17 @@ import json
 from flask import Blueprint, redirect, render_template, request
 from werkzeug.wrappers import Response
 
-from gmail_oneclick.domain.ids import new_secret, same_secret
+from gmail_oneclick.domain.ids import new_secret
 from gmail_oneclick.entrypoints.web import container
+from gmail_oneclick.entrypoints.web.cookies import csrf_matches, csrf_token, set_cookie
 from gmail_oneclick.entrypoints.web.declare import declare
 from gmail_oneclick.entrypoints.web.demo_site import DEMO_PATH, ensure_demo_site
 from gmail_oneclick.services import connections, consent
-from gmail_oneclick.services.consent import looks_like_secret
 
 bp = Blueprint("demo", __name__, url_prefix=DEMO_PATH)
 
 CSRF_COOKIE = "gmail_oneclick_demo_csrf"
 RESULT_KEYS = ("gmail_oneclick", "connection_id", "reason")
-
-
-def _csrf_cookie() -> str | None:
-    value = request.cookies.get(CSRF_COOKIE)
-    return value if looks_like_secret(value) else None
 
 
 def _page(csrf: str, status: int = 200) -> Response:
@@ -42,8 +37,7 @@ def _page(csrf: str, status: int = 200) -> Response:
         sandbox_url=c.settings.public_url.rstrip("/") + "/_sandbox/google/",
     )
     response = Response(html, status=status, mimetype="text/html")
-    response.set_cookie(CSRF_COOKIE, csrf, path=DEMO_PATH, httponly=True, samesite="Lax",
-                        secure=c.settings.secure_cookies)
+    set_cookie(response, CSRF_COOKIE, csrf, path=DEMO_PATH)
     return response
 
 
@@ -51,13 +45,12 @@ def _page(csrf: str, status: int = 200) -> Response:
 @bp.get("/return")
 @declare(query=RESULT_KEYS)
 def home() -> Response:
-    return _page(_csrf_cookie() or new_secret())
+    return _page(csrf_token(CSRF_COOKIE))
 
 
 @bp.post("/connect")
 def connect() -> Response:
-    cookie = _csrf_cookie()
-    if cookie is None or not same_secret(cookie, request.form.get("csrf_token", "")):
+    if not csrf_matches(CSRF_COOKIE):
         return _page(new_secret(), status=400)
     c = container()
     site = ensure_demo_site(c)

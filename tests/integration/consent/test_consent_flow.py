@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from gmail_oneclick.domain.model import GMAIL_SEND, USERINFO_EMAIL, connection_owner
+from gmail_oneclick.domain.model import (
+    GMAIL_SEND,
+    REFRESH_TOKEN,
+    USERINFO_EMAIL,
+    connection_owner,
+)
 from tests.conftest import RegisteredSite, register_site
 from tests.integration.consent.conftest import Browser, query_of, stored_secret_owners
 
@@ -54,7 +59,7 @@ def test_admin_connects_gmail_and_the_site_sees_the_connection(
     assert one["revoked_at"] is None and one["created_at"].endswith("Z")
 
     with container.uow() as uow:
-        stored = uow.tokens.get(connection_owner(connection_id), "refresh_token")
+        stored = uow.tokens.get(connection_owner(connection_id), REFRESH_TOKEN)
     assert stored is not None
     assert stored.decode() == sandbox.state.refresh_tokens_for("alice@example.com")[-1]
 
@@ -103,7 +108,7 @@ def test_unticked_gmail_send_does_not_revoke_a_grant_another_site_still_uses(
     assert sandbox.state.revoke_calls == []
     assert connection_ids(browser, shop) == []
     with container.uow() as uow:
-        token = uow.tokens.get(connection_owner(kept_id), "refresh_token").decode()
+        token = uow.tokens.get(connection_owner(kept_id), REFRESH_TOKEN).decode()
     assert container.google.refresh(token).access_token  # the first site's grant still works
 
 
@@ -116,7 +121,7 @@ def test_reconnecting_the_same_account_keeps_the_id_and_replaces_the_tokens(
     assert connection_ids(browser, site) == first["connection_id"]
     old, new = sandbox.state.refresh_tokens_for("alice@example.com")
     with container.uow() as uow:
-        stored = uow.tokens.get(connection_owner(first["connection_id"][0]), "refresh_token")
+        stored = uow.tokens.get(connection_owner(first["connection_id"][0]), REFRESH_TOKEN)
         owners = uow.tokens.owners_by_token_prefix(new[:16])
     assert stored.decode() == new != old
     assert owners == [connection_owner(first["connection_id"][0])]

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from gmail_oneclick.domain.model import connection_owner
+from gmail_oneclick.domain.model import ACCESS_TOKEN, connection_owner
 from tests.conftest import RegisteredSite
 from tests.integration.consent.conftest import RETURN_URL, Browser, path_of, query_of
 
@@ -26,7 +26,7 @@ def test_no_token_or_code_leaks_into_urls_pages_or_logs(
     browser.connect(site, "bob@example.com", grant_gmail_send=False)  # scope-missing page
     browser.record(browser.client.get("/v1/connections", headers=site.auth))
     with container.uow() as uow:
-        access = uow.tokens.get(connection_owner(cid), "access_token").decode()
+        access = uow.tokens.get(connection_owner(cid), ACCESS_TOKEN).decode()
     secrets = [code, access, *sandbox.state.refresh_tokens_for("alice@example.com"),
                *sandbox.state.refresh_tokens_for("bob@example.com")]
     assert len(secrets) == 4

@@ -4,7 +4,6 @@ a tiny webhook receiver on loopback, and a scan of the database for leftover sec
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -12,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from gmail_oneclick.domain.model import Connection, connection_owner
+from gmail_oneclick.domain.model import REFRESH_TOKEN, Connection, connection_owner
 from gmail_oneclick.settings import Settings
 from tests.accounts import Linked, link_account
 from tests.dbscan import database_bytes
+from tests.live import served
 
 
 @pytest.fixture
@@ -42,7 +41,7 @@ def connection_row(container: Any, connection_id: str) -> Connection | None:
         return found
 
 
-def stored_secret(container: Any, connection_id: str, purpose: str = "refresh_token") -> Any:
+def stored_secret(container: Any, connection_id: str, purpose: str = REFRESH_TOKEN) -> Any:
     with container.uow() as uow:
         return uow.tokens.get(connection_owner(connection_id), purpose)
 
@@ -85,26 +84,16 @@ class Receiver:
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     recv = Receiver()
-    server = make_server("127.0.0.1", 0, recv.app, threaded=True)
-    recv.url = f"http://127.0.0.1:{server.server_port}/hooks"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield recv
-    server.shutdown()
-    thread.join(timeout=5)
-    server.server_close()
+    with served(recv.app) as url:
+        recv.url = url + "/hooks"
+        yield recv
 
 
 @pytest.fixture
 def live_url(app: Any) -> Iterator[str]:
     """The service itself on a loopback port, so the sandbox can push RISC events to it."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
-    server.server_close()
+    with served(app) as url:
+        yield url
 
 
 @pytest.fixture

@@ -6,8 +6,6 @@ The service's clock is a FakeClock; the renewing heartbeat beats in real time, f
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,6 +13,7 @@ from gmail_oneclick.entrypoints import checker
 from gmail_oneclick.services import heartbeat
 from tests.integration.consent.conftest import FakeClock
 from tests.integration.revocation.conftest import connection_row
+from tests.waiting import wait_for
 
 
 def _claim(container: Any) -> tuple[list[str], datetime]:
@@ -25,13 +24,6 @@ def _claim(container: Any) -> tuple[list[str], datetime]:
         claimed: list[str] = uow.connections.claim_due_for_check(now, limit=100, hold_until=hold)
         uow.commit()
     return claimed, hold
-
-
-def _wait_for(predicate: Callable[[], Any], what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
 
 
 def test_a_dead_checkers_claims_are_checked_by_another_soon_after(
@@ -68,8 +60,8 @@ def test_a_working_checker_keeps_its_claims_only_while_they_are_pending(
             uow.connections.schedule_check(done, later)
             uow.commit()
         clock.advance(seconds=checker.CLAIM_HOLD.total_seconds() + 5)
-        _wait_for(lambda: connection_row(container, pending).next_check_at > clock.now(),
-                  "the sweep's heartbeat to renew its claim")
+        wait_for(lambda: connection_row(container, pending).next_check_at > clock.now(),
+                 "the sweep's heartbeat to renew its claim")
         assert _claim(container)[0] == []  # another checker finds nothing to take
         assert connection_row(container, done).next_check_at == later  # left as scheduled
     # The sweep is gone: its last claim lapses within CLAIM_HOLD, then the other takes it.

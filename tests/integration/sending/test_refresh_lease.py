@@ -15,6 +15,7 @@ from typing import Any
 from gmail_oneclick.services import heartbeat, tokens
 from tests.integration.consent.conftest import FakeClock
 from tests.integration.sending.conftest import expire_cached_token
+from tests.waiting import wait_for
 
 DEAD = "checker:host:4242:dead"
 
@@ -39,13 +40,6 @@ def _timed(post: Callable[..., Any]) -> tuple[Any, float]:
     started = time.monotonic()
     response = post()
     return response, time.monotonic() - started
-
-
-def _wait_for(predicate: Callable[[], Any], what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
 
 
 def test_a_dead_holders_lease_costs_a_send_seconds_and_says_the_real_wait_then_is_taken_over(
@@ -80,8 +74,8 @@ def test_a_live_holder_renews_its_lease_and_keeps_it_past_its_first_end(
     with heartbeat.keep_lease(container.uow, clock, alice.id, "send:slow",
                               tokens.LEASE_SECONDS, every=0.05):
         clock.advance(seconds=tokens.LEASE_SECONDS + 5)  # past the lease as first taken
-        _wait_for(lambda: (_holder(container, alice.id)[1] or first_end) > clock.now(),
-                  "the holder's heartbeat to renew its lease")
+        wait_for(lambda: (_holder(container, alice.id)[1] or first_end) > clock.now(),
+                 "the holder's heartbeat to renew its lease")
         busy = post()
         assert busy.status_code == 503
         assert busy.get_json()["error"]["code"] == "upstream_unavailable"
@@ -103,7 +97,7 @@ def test_a_heartbeat_stops_once_its_lease_is_released_or_taken_over(
         uow.commit()
     with heartbeat.keep_lease(container.uow, container.clock, alice.id, "send:a",
                               tokens.LEASE_SECONDS, every=0.02) as beat:
-        _wait_for(lambda: not beat._thread.is_alive(), "the heartbeat to stop by itself")
+        wait_for(lambda: not beat._thread.is_alive(), "the heartbeat to stop by itself")
     owner, until = _holder(container, alice.id)
     assert owner == "send:b" and until is not None
     assert until <= container.clock.now() + timedelta(seconds=5)  # never extended by "a"

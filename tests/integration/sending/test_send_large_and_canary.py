@@ -88,7 +88,14 @@ def _connect_alice(container: Any, site_id: str, tokens: dict[str, str]) -> None
     from datetime import timedelta
 
     from gmail_oneclick.domain.ids import new_id
-    from gmail_oneclick.domain.model import REQUIRED_SCOPES, Connection, Status, connection_owner
+    from gmail_oneclick.domain.model import (
+        ACCESS_TOKEN,
+        REFRESH_TOKEN,
+        REQUIRED_SCOPES,
+        Connection,
+        Status,
+        connection_owner,
+    )
 
     now = container.clock.now()
     connection = Connection(
@@ -98,7 +105,7 @@ def _connect_alice(container: Any, site_id: str, tokens: dict[str, str]) -> None
         access_token_expires_at=now + timedelta(minutes=30))
     with container.uow() as uow:
         uow.connections.add(connection)
-        for purpose in ("access_token", "refresh_token"):
+        for purpose in (ACCESS_TOKEN, REFRESH_TOKEN):
             uow.tokens.put(connection_owner(connection.id), purpose, tokens[purpose].encode())
         uow.commit()
 

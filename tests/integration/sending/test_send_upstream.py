@@ -6,7 +6,7 @@ import threading
 import time
 from typing import Any
 
-from gmail_oneclick.domain.model import Status, connection_owner
+from gmail_oneclick.domain.model import ACCESS_TOKEN, REFRESH_TOKEN, Status, connection_owner
 from gmail_oneclick.sandbox.gmail_state import GmailSandbox
 from tests.integration.sending.conftest import expire_cached_token, make_message
 
@@ -93,7 +93,7 @@ def test_expired_access_token_at_google_is_refreshed_and_persisted(
     sandbox.state.expire_access_tokens("alice@example.com")
     assert post(make_message()).status_code == 200
     with container.uow() as uow:
-        stored = uow.tokens.get(connection_owner(alice.id), "access_token").decode()
+        stored = uow.tokens.get(connection_owner(alice.id), ACCESS_TOKEN).decode()
     assert sandbox.state.access_token_info(stored) is not None
     before = sandbox.state.refresh_count
     assert post(make_message()).status_code == 200
@@ -108,8 +108,8 @@ def test_revoked_grant_purges_and_answers_reconnect_required(
     assert _code(response) == "reconnect_required"
     with container.uow() as uow:
         owner = connection_owner(alice.id)
-        assert uow.tokens.get(owner, "refresh_token") is None
-        assert uow.tokens.get(owner, "access_token") is None
+        assert uow.tokens.get(owner, REFRESH_TOKEN) is None
+        assert uow.tokens.get(owner, ACCESS_TOKEN) is None
         connection = uow.connections.get(alice.id)
         events = [e["type"] for e in uow.audit.for_connection(alice.id)]
     assert connection.status is Status.RECONNECT_REQUIRED
@@ -129,7 +129,7 @@ def test_token_endpoint_outage_never_purges(post: Any, container: Any, alice: An
     response = post(make_message())
     assert response.status_code == 503 and _code(response) == "upstream_unavailable"
     with container.uow() as uow:
-        assert uow.tokens.get(connection_owner(alice.id), "refresh_token") is not None
+        assert uow.tokens.get(connection_owner(alice.id), REFRESH_TOKEN) is not None
         assert uow.connections.get(alice.id).status is Status.CONNECTED
     assert post(make_message()).status_code == 200
 

@@ -12,6 +12,8 @@ import pytest
 from gmail_oneclick.adapters.memory import MemoryDatabase, UnitOfWork
 from gmail_oneclick.domain.events import ConnectionConnected, ConnectionRevoked
 from gmail_oneclick.domain.model import (
+    ACCESS_TOKEN,
+    REFRESH_TOKEN,
     REQUIRED_SCOPES,
     Connection,
     RevocationReason,
@@ -69,8 +71,8 @@ def world() -> Iterator[World]:
         connection = Connection(**{**connection.__dict__, "site_id": site.id})
         uow.connections.add(connection)
         owner = connection_owner(connection.id)
-        uow.tokens.put(owner, "refresh_token", b"1//0refresh-secret")
-        uow.tokens.put(owner, "access_token", b"ya29.access-secret")
+        uow.tokens.put(owner, REFRESH_TOKEN, b"1//0refresh-secret")
+        uow.tokens.put(owner, ACCESS_TOKEN, b"ya29.access-secret")
         uow.tokens.index_refresh_token(owner, "1//0refresh-secret")
         uow.commit()
     yield World(database, site, connection)
@@ -82,8 +84,8 @@ def test_a_revoked_event_purges_audits_and_queues_the_webhook(world: World) -> N
     with world.uow() as uow:
         row = uow.connections.get(world.connection.id)
         owner = connection_owner(world.connection.id)
-        assert uow.tokens.get(owner, "refresh_token") is None
-        assert uow.tokens.get(owner, "access_token") is None
+        assert uow.tokens.get(owner, REFRESH_TOKEN) is None
+        assert uow.tokens.get(owner, ACCESS_TOKEN) is None
         assert uow.tokens.owners_by_token_prefix("1//0refresh-secret"[:16]) == []
     assert row is not None and row.status is Status.RECONNECT_REQUIRED
     assert row.revocation_reason == "invalid_grant" and row.revoked_at is not None
@@ -131,7 +133,7 @@ def test_a_commit_with_unhandled_events_refuses_and_writes_nothing(world: World)
             uow.commit()
     assert world.audit() == []
     with world.uow() as uow:
-        assert uow.tokens.get(connection_owner(world.connection.id), "refresh_token")
+        assert uow.tokens.get(connection_owner(world.connection.id), REFRESH_TOKEN)
 
 
 def test_events_of_a_rolled_back_unit_of_work_are_dropped(world: World) -> None:

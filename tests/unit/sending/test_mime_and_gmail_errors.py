@@ -12,6 +12,7 @@ import pytest
 from googleapiclient.errors import HttpError
 
 from gmail_oneclick.adapters.google.gmail import _map_http_error, retry_after_seconds
+from gmail_oneclick.adapters.google.retry_after import retry_after_header
 from gmail_oneclick.domain.errors import InvalidMessage, MessageTooLarge, TooManyRecipients
 from gmail_oneclick.ports import (
     GmailRateLimited,
@@ -72,6 +73,16 @@ def test_retry_after_comes_from_googles_message_first() -> None:
     assert retry_after_seconds(message, "3", now) == 16
     assert retry_after_seconds("no time here", "3", now) == 3
     assert retry_after_seconds("past: Retry after 2020-01-01T00:00:00Z", None, now) == 1
+
+
+def test_retry_after_header_reads_seconds_or_an_http_date_at_least_one_second() -> None:
+    now = datetime(2026, 11, 23, 18, 3, 0, tzinfo=UTC)
+    assert retry_after_header(" 7 ", now) == 7
+    assert retry_after_header("Mon, 23 Nov 2026 18:03:30 GMT", now) == 30
+    assert retry_after_header("Mon, 23 Nov 2026 18:00:00 GMT", now) == 1
+    assert retry_after_header("soon", now) is None and retry_after_header(None, now) is None
+    # Gmail's adapter reads the same header when its message names no time.
+    assert retry_after_seconds("no time here", "Mon, 23 Nov 2026 18:03:30 GMT", now) == 30
 
 
 @pytest.mark.parametrize(("status", "reason", "kind"), [

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from gmail_oneclick.domain import errors
+from gmail_oneclick.domain.model import REFRESH_TOKEN
 from gmail_oneclick.ports import TransientUpstream
 from gmail_oneclick.services import connections, privacy
 from tests.unit.services.conftest import ALICE, BOB, World
@@ -49,7 +50,7 @@ def test_forget_revokes_purges_and_the_connection_is_no_longer_visible(world: Wo
     cid = world.connect(ALICE)
     assert forget(world, "alice@example.com") == 1
     assert world.google.revoked == ["1//refresh-1"]
-    assert world.secret(cid, "refresh_token") is None
+    assert world.secret(cid, REFRESH_TOKEN) is None
     with world.uow() as uow, pytest.raises(errors.NotFound):
         connections.get_for_site(uow, world.site.id, cid)
     assert export(world, "alice@example.com")["connections"] == []

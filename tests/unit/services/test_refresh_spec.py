@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from gmail_oneclick.domain import errors
-from gmail_oneclick.domain.model import Status
+from gmail_oneclick.domain.model import ACCESS_TOKEN, REFRESH_TOKEN, Status
 from gmail_oneclick.ports import InvalidGrant, TransientUpstream, UpstreamMisconfigured
 from gmail_oneclick.services import tokens
 from tests.unit.services.conftest import World
@@ -30,7 +30,7 @@ def hold_lease(world: World, cid: str, owner: str, seconds: int) -> None:
 def test_a_refresh_stores_the_new_token_and_gives_the_lease_back(world: World) -> None:
     cid = world.connect()
     assert refresh(world, cid) == "refreshed"
-    assert world.secret(cid, "access_token") == b"ya29.access-2"
+    assert world.secret(cid, ACCESS_TOKEN) == b"ya29.access-2"
     with world.uow() as uow:
         assert uow.leases.holder(cid) == (None, None)
         assert uow.connections.get(cid).last_verified_at == world.clock.now()  # type: ignore[union-attr]
@@ -83,7 +83,7 @@ def test_google_failing_changes_nothing_and_frees_the_lease(world: World, failur
     assert refresh(world, cid) == outcome
     connection = world.connection(cid)
     assert connection is not None and connection.status is Status.CONNECTED
-    assert world.secret(cid, "refresh_token") == b"1//refresh-1"
+    assert world.secret(cid, REFRESH_TOKEN) == b"1//refresh-1"
     assert refresh(world, cid, owner="checker:2") == "refreshed"  # lease released
 
 
@@ -93,8 +93,8 @@ def test_invalid_grant_purges_the_connection_and_tells_the_site(world: World) ->
     assert refresh(world, cid) == "revoked"
     connection = world.connection(cid)
     assert connection is not None and connection.status is Status.RECONNECT_REQUIRED
-    assert world.secret(cid, "refresh_token") is None
-    assert world.secret(cid, "access_token") is None
+    assert world.secret(cid, REFRESH_TOKEN) is None
+    assert world.secret(cid, ACCESS_TOKEN) is None
     assert world.audit(cid)[-1] == "connection:revoked"
     assert world.events()[-1] == {"type": "connection.revoked", "connection_id": cid,
                                   "email": "alice@example.com", "reason": "invalid_grant"}

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from gmail_oneclick.domain import errors
-from gmail_oneclick.domain.model import Status
+from gmail_oneclick.domain.model import REFRESH_TOKEN, Status
 from gmail_oneclick.domain.security_events import SESSIONS_REVOKED, TOKEN_REVOKED, TOKENS_REVOKED
 from gmail_oneclick.ports import InvalidGrant, TransientUpstream
 from gmail_oneclick.services import handlers, revocation
@@ -46,7 +46,7 @@ def test_the_checker_purges_a_grant_google_calls_invalid(world: World) -> None:
     world.google.refreshes.append(InvalidGrant("invalid_grant"))
     assert verify(world, cid) == revocation.CHECK_REVOKED
     assert status(world, cid) is Status.RECONNECT_REQUIRED
-    assert world.secret(cid, "refresh_token") is None
+    assert world.secret(cid, REFRESH_TOKEN) is None
 
 
 def test_the_checker_postpones_when_google_is_down_and_purges_nothing(world: World) -> None:
@@ -134,7 +134,7 @@ def test_disconnect_revokes_at_google_purges_and_tells_the_site(world: World) ->
     assert disconnect(world, cid) is True
     assert world.google.revoked == ["1//refresh-1"]
     assert status(world, cid) is Status.RECONNECT_REQUIRED
-    assert world.secret(cid, "refresh_token") is None
+    assert world.secret(cid, REFRESH_TOKEN) is None
     assert world.events()[-1]["reason"] == "disconnected"
 
 

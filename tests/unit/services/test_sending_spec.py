@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from gmail_oneclick.domain import errors
-from gmail_oneclick.domain.model import Status
+from gmail_oneclick.domain.model import ACCESS_TOKEN, REFRESH_TOKEN, Status
 from gmail_oneclick.ports import (
     GmailDeliveryUnknown,
     GmailRateLimited,
@@ -34,7 +34,7 @@ def test_an_expiring_token_is_refreshed_once_stored_and_reused(world: World) -> 
     world.send()
     assert world.google.refreshed_with == ["1//refresh-1"]
     assert world.gmail.tokens == ["ya29.access-2", "ya29.access-2"]
-    assert world.secret(cid, "access_token") == b"ya29.access-2"
+    assert world.secret(cid, ACCESS_TOKEN) == b"ya29.access-2"
 
 
 def test_a_rotated_refresh_token_replaces_the_old_one(world: World) -> None:
@@ -42,7 +42,7 @@ def test_a_rotated_refresh_token_replaces_the_old_one(world: World) -> None:
     world.expire_access_token(cid)
     world.google.refreshes.append(world.google.grant(refresh="1//rotated"))
     world.send()
-    assert world.secret(cid, "refresh_token") == b"1//rotated"
+    assert world.secret(cid, REFRESH_TOKEN) == b"1//rotated"
 
 
 def test_a_401_refreshes_once_and_retries_with_the_new_token(world: World) -> None:
@@ -69,7 +69,7 @@ def test_a_429_is_rate_limited_and_never_purges(world: World) -> None:
     with pytest.raises(errors.RateLimited) as raised:
         world.send()
     assert raised.value.retry_after == 120 and len(world.gmail.attempts) == 1
-    assert world.secret(cid, "refresh_token") == b"1//refresh-1"
+    assert world.secret(cid, REFRESH_TOKEN) == b"1//refresh-1"
     assert world.connection(cid).status is Status.CONNECTED  # type: ignore[union-attr]
 
 
@@ -92,7 +92,7 @@ def test_invalid_grant_on_refresh_purges_and_asks_for_a_reconnect(world: World) 
     connection = world.connection(cid)
     assert connection is not None and connection.status is Status.RECONNECT_REQUIRED
     assert connection.revocation_reason == "invalid_grant"
-    assert world.secret(cid, "refresh_token") is None and world.gmail.attempts == []
+    assert world.secret(cid, REFRESH_TOKEN) is None and world.gmail.attempts == []
     assert world.events()[-1]["type"] == "connection.revoked"
     with pytest.raises(errors.ReconnectRequired):  # and says so without calling anyone
         world.send()
@@ -106,7 +106,7 @@ def test_a_transient_refresh_failure_is_503_and_purges_nothing(world: World) -> 
     with pytest.raises(errors.UpstreamUnavailable) as raised:
         world.send()
     assert raised.value.retry_after == 7
-    assert world.secret(cid, "refresh_token") == b"1//refresh-1"
+    assert world.secret(cid, REFRESH_TOKEN) == b"1//refresh-1"
     assert world.send().id == "gm1"  # the next send refreshes and goes through
 
 
