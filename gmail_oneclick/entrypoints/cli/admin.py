@@ -73,10 +73,9 @@ def keys_rotate(batch_size: int) -> None:
     """Re-wrap every stored data key under the primary (first) key. Safe to rerun.
 
     On a terminal, stderr shows the progress: keys done / total, rate and time left."""
-    from gmail_oneclick.bootstrap import build
     from token_store import rotate_keys
 
-    container = build(settings_for_instance(), need_google=False, check_keys=False)
+    container = container_for_cli(check_keys=False)
     with progress("Re-wrapping keys") as on_progress:
         result = rotate_keys(container.engine, container.keyring, batch_size=batch_size,
                              on_progress=on_progress)

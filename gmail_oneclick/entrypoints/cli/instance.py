@@ -61,7 +61,23 @@ def _refuse_sandbox_folder_outside_sandbox_mode(settings: Settings) -> None:
     if settings.sandbox or settings.encryption_keys:
         return
     folder = Path(settings.instance_path)
-    if (folder / SANDBOX_KEYRING).is_file():
+    if (folder / SANDBOX_KEYRING).is_file() or _marked_for_the_sandbox(settings):
         raise SettingsError(
             f"{folder.resolve()} is a sandbox's instance folder: set {PREFIX}SANDBOX=1 to use "
             f"it (a real deployment sets {PREFIX}ENCRYPTION_KEYS instead)")
+
+
+def _marked_for_the_sandbox(settings: Settings) -> bool:
+    """Whether the instance's SQLite database was created in sandbox mode (its keyring file
+    appears only once a command has run in sandbox mode)."""
+    from gmail_oneclick.adapters.storage.deployment import SANDBOX, read_mode
+    from gmail_oneclick.adapters.storage.tables import make_engine
+
+    if settings.database_url or not (Path(settings.instance_path) / DATABASE_FILE).is_file():
+        return False
+    engine = make_engine(settings.sqlalchemy_url)
+    try:
+        with engine.connect() as conn:
+            return read_mode(conn) == SANDBOX
+    finally:
+        engine.dispose()

@@ -69,7 +69,13 @@ def settings_for_instance(*, may_create: bool = False) -> Settings:
     return locate_instance(settings_for_cli(), may_create=may_create)
 
 
-def container_for_cli(*, need_google: bool = False) -> Any:
+def container_for_cli(*, need_google: bool = False, check_keys: bool = True) -> Any:
+    """The process's container, closed when the command ends (queued webhooks posted, the
+    database's connections returned)."""
     from gmail_oneclick.bootstrap import build
 
-    return build(settings_for_instance(), need_google=need_google)
+    container = build(settings_for_instance(), need_google=need_google, check_keys=check_keys)
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.call_on_close(container.close)
+    return container
