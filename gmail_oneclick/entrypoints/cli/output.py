@@ -20,6 +20,7 @@ import click
 
 F = TypeVar("F", bound=Callable[..., Any])
 JSON_KEY = "gmail_oneclick.json"
+REDRAW_SECONDS = 0.1  # a progress line redraws at most this often (and always at the end)
 
 
 def stdin_is_terminal() -> bool:
@@ -114,8 +115,9 @@ class ProgressLine:
     """``label  done/total  pct  rate/s  time left`` redrawn in place on a terminal stream."""
 
     def __init__(self, label: str, stream: TextIO, *, clock: Callable[[], float] = time.monotonic,
-                 every: float = 0.1) -> None:
-        self.label, self.stream, self.clock, self.every = label, stream, clock, every
+                 every: float | None = None) -> None:
+        self.label, self.stream, self.clock = label, stream, clock
+        self.every = REDRAW_SECONDS if every is None else every
         self.started = clock()
         self._drawn_at: float | None = None
 
