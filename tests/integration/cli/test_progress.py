@@ -20,7 +20,8 @@ def new_primary_key(store: Container, monkeypatch: pytest.MonkeyPatch,
                     keyring_text: str) -> None:
     """Several hundred connections under the old key, and a new key put first."""
     add_connections(store, add_site(), CONNECTIONS)  # + the site's webhook secret
-    monkeypatch.setenv("GMAIL_ONECLICK_ENCRYPTION_KEYS", f"{generate_key_entry('k2')},{keyring_text}")
+    new_first = f"{generate_key_entry('k2')},{keyring_text}"
+    monkeypatch.setenv("GMAIL_ONECLICK_ENCRYPTION_KEYS", new_first)
 
 
 def test_keys_rotate_draws_progress_on_a_terminal_stderr(
