@@ -1,8 +1,9 @@
 """Finding the instance folder (the default SQLite database and the sandbox's generated files).
 
 Like git finding ``.git``, a command run in a sub-folder of the deployment uses the nearest
-``instance/`` above it that holds a database. Only ``db upgrade`` creates a new one; every
-other command refuses, naming the variable to set, rather than leave an empty folder behind.
+``instance/`` above it that holds a database. Only ``db upgrade`` creates a new one, where
+``serve`` looks (``./instance``); every other command refuses, naming the variable to set,
+rather than leave an empty folder behind.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ def _search_upward(start: Path, name: str) -> Path | None:
 def locate_instance(settings: Settings, *, may_create: bool = False) -> Settings:
     """Settings whose instance folder is the one this command should use.
 
-    ``may_create``: a missing database is fine (``db upgrade`` creates it in ``./instance``
-    or in GMAIL_ONECLICK_INSTANCE_PATH). Raises SettingsError naming the variable to set when
+    ``may_create`` (``db upgrade``): ``./instance`` or GMAIL_ONECLICK_INSTANCE_PATH, as
+    ``serve`` uses, created when missing. Raises SettingsError naming the variable to set when
     no instance is found, or when it is a sandbox's and GMAIL_ONECLICK_SANDBOX is not set.
     """
     if not settings.database_url:
@@ -38,6 +39,10 @@ def locate_instance(settings: Settings, *, may_create: bool = False) -> Settings
 
 def _with_database_folder(settings: Settings, *, may_create: bool) -> Settings:
     chosen = Path(settings.instance_path)
+    if may_create:
+        # db upgrade works where serve will run (./instance or INSTANCE_PATH, never a folder
+        # above): `make run` upgrades, then serves, the same database.
+        return settings
     if settings.instance_path == Settings.instance_path:  # not set: look here, then above
         found = _search_upward(Path.cwd(), settings.instance_path)
         if found is not None:

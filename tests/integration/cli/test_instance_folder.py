@@ -38,14 +38,17 @@ def test_a_command_in_a_sub_folder_uses_the_instance_above(
     assert list(deep.iterdir()) == []
 
 
-def test_db_upgrade_in_a_sub_folder_upgrades_the_instance_above(
-    deployment: Path, monkeypatch: pytest.MonkeyPatch,
+def test_db_upgrade_works_where_serve_runs_and_says_where(
+    deployment: Path, monkeypatch: pytest.MonkeyPatch, terminal: None,
 ) -> None:
+    """`make run` upgrades then serves: both use ./instance, never a folder above."""
     (deployment / "sub").mkdir()
     monkeypatch.chdir(deployment / "sub")
-    result = invoke("db", "upgrade")
-    assert json.loads(result.stdout)["upgraded"] is False
-    assert not (deployment / "sub" / "instance").exists()
+    out = invoke("db", "upgrade").stdout
+    assert "(new database)" in out and str(deployment / "sub" / "instance") in out
+    assert (deployment / "sub" / "instance" / "gmail-oneclick.sqlite").is_file()
+    monkeypatch.chdir(deployment)
+    assert "already at" in invoke("db", "upgrade").stdout
 
 
 def test_far_from_any_instance_a_command_names_the_variable_and_creates_nothing(
