@@ -36,10 +36,13 @@ def rotate_keys(
     batch_size: int = 500,
     *,
     on_batch: Callable[[RotationResult], None] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> RotationResult:
     """Move every DEK and prefix MAC to ``keyring.primary_id``, committing per batch.
 
-    ``on_batch`` is called after each committed batch with the progress so far.
+    ``on_batch`` is called after each committed batch with the progress so far;
+    ``on_progress(done, total)`` too, counting rows (DEKs and prefix MACs) examined out of
+    those not under the primary when the run started, so a caller can show a progress bar.
     Raises KeyringError naming the missing ids, before changing anything, when stored
     data uses a key id the keyring lacks; DecryptionError when a stored row is corrupt
     (batches committed before it stay committed).
@@ -53,26 +56,41 @@ def rotate_keys(
             .select_from(data_keys)
             .where(data_keys.c.kek_id == keyring.primary_id)
         ).scalar_one()
-    rewrapped = 0
+        total = _pending(conn, keyring) if on_progress is not None else 0
+    rewrapped = done = 0
     for step in (_rewrap_batch, _remac_batch):
         after = ""
         while True:
             with engine.begin() as conn:
-                last_owner, changed = step(conn, keyring, after, batch_size)
+                last_owner, changed, seen = step(conn, keyring, after, batch_size)
             if last_owner is None:
                 break
             after = last_owner
             if step is _rewrap_batch:
                 rewrapped += changed
+            done += seen
             if on_batch is not None:
                 on_batch(RotationResult(rewrapped=rewrapped, already_current=already_current))
+            if on_progress is not None:
+                # Rows written meanwhile are already under the primary, so done stays <= total.
+                on_progress(min(done, total), total)
     return RotationResult(rewrapped=rewrapped, already_current=already_current)
+
+
+def _pending(conn: Connection, keyring: Keyring) -> int:
+    """DEKs and prefix MACs not yet under the primary KEK."""
+    keys = conn.execute(select(func.count()).select_from(data_keys)
+                        .where(data_keys.c.kek_id != keyring.primary_id)).scalar_one()
+    macs = conn.execute(select(func.count()).select_from(token_ids)
+                        .where(token_ids.c.mac_kek_id != keyring.primary_id)).scalar_one()
+    return int(keys) + int(macs)
 
 
 def _rewrap_batch(
     conn: Connection, keyring: Keyring, after: str, batch_size: int
-) -> tuple[str | None, int]:
-    """Re-wrap up to ``batch_size`` DEKs after ``after``; returns (last owner, rows changed)."""
+) -> tuple[str | None, int, int]:
+    """Re-wrap up to ``batch_size`` DEKs after ``after``; returns (last owner, rows changed,
+    rows examined)."""
     rows = conn.execute(
         select(data_keys.c.owner, data_keys.c.kek_id, data_keys.c.wrapped_key)
         .where(data_keys.c.kek_id != keyring.primary_id, data_keys.c.owner > after)
@@ -91,13 +109,14 @@ def _rewrap_batch(
             .values(kek_id=new_kek_id, wrapped_key=new_wrapped, rotated_at=datetime.now(UTC))
         )
         changed += int(result.rowcount)
-    return (rows[-1].owner if rows else None), changed
+    return (rows[-1].owner if rows else None), changed, len(rows)
 
 
 def _remac_batch(
     conn: Connection, keyring: Keyring, after: str, batch_size: int
-) -> tuple[str | None, int]:
-    """Recompute up to ``batch_size`` prefix MACs under the primary KEK."""
+) -> tuple[str | None, int, int]:
+    """Recompute up to ``batch_size`` prefix MACs under the primary KEK; returns as
+    _rewrap_batch."""
     rows = conn.execute(
         select(token_ids.c.owner, token_ids.c.mac_kek_id, token_ids.c.prefix_mac)
         .where(token_ids.c.mac_kek_id != keyring.primary_id, token_ids.c.owner > after)
@@ -124,4 +143,4 @@ def _remac_batch(
             )
         )
         changed += int(result.rowcount)
-    return (rows[-1].owner if rows else None), changed
+    return (rows[-1].owner if rows else None), changed, len(rows)

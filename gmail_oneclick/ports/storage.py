@@ -98,6 +98,11 @@ class ConnectionRepository(Protocol):
         """When the checker next verifies it (only while connected)."""
         ...
 
+    def next_check_at(self, now: datetime) -> datetime | None:
+        """When the checker next has a connected connection to verify (``now`` when one is
+        unscheduled); None when none is connected."""
+        ...
+
     def renew_claims(self, connection_ids: list[str], held_until: datetime,
                      until: datetime) -> int:
         """Move the checker's claims still at ``held_until`` to ``until``. Returns how many."""

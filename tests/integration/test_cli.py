@@ -201,7 +201,10 @@ def test_every_command_has_help() -> None:
     for args in (["--help"], ["serve", "--help"], ["db", "upgrade", "--help"],
                  ["keys", "generate", "--help"], ["keys", "rotate", "--help"],
                  ["sites", "add", "--help"], ["sites", "list", "--help"],
-                 ["sites", "rotate-key", "--help"], ["sites", "remove", "--help"]):
+                 ["sites", "rotate-key", "--help"], ["sites", "remove", "--help"],
+                 ["sites", "show", "--help"], ["connections", "list", "--help"],
+                 ["checker", "--help"], ["privacy", "export", "--help"],
+                 ["privacy", "forget", "--help"]):
         proc = run(args, {})
         assert proc.returncode == 0 and "Usage" in proc.stdout, args
 

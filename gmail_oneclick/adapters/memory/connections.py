@@ -128,6 +128,12 @@ class ConnectionRepository:
             row["next_check_at"] = hold_until
         return [r["id"] for r in due[:limit]]
 
+    def next_check_at(self, now: datetime) -> datetime | None:
+        """When the checker next has a connection to verify: ``now`` when one is unscheduled,
+        None when no connection is connected."""
+        times = [r["next_check_at"] or now for r in self._rows.values() if _connected(r)]
+        return min(times, default=None)
+
     def renew_claims(self, connection_ids: list[str], held_until: datetime,
                      until: datetime) -> int:
         """Extend the claims still exactly ``held_until``; returns how many."""

@@ -168,6 +168,18 @@ class ConnectionRepository:
         hold = {"next_check_at": hold_until}
         return [row.id for row in claim_rows(self.conn, connections, query, due, hold)]
 
+    def next_check_at(self, now: datetime) -> datetime | None:
+        """When the checker next has a connection to verify: ``now`` when one is unscheduled,
+        None when no connection is connected."""
+        t = connections.c
+        connected = t.status == Status.CONNECTED.value
+        unscheduled = self.conn.execute(
+            select(t.id).where(connected, t.next_check_at.is_(None)).limit(1)).first()
+        if unscheduled is not None:
+            return now
+        return aware(self.conn.execute(
+            select(func.min(t.next_check_at)).where(connected)).scalar_one())
+
     def renew_claims(self, connection_ids: list[str], held_until: datetime,
                      until: datetime) -> int:
         """Extend a sweep's claims still pending: those of ``connection_ids`` whose

@@ -49,6 +49,7 @@ def _database_problem(exc: Exception) -> str:
 
 
 def emit(document: Any) -> None:
+    """The JSON document, whatever stdout is (output.emit gives people a human view)."""
     click.echo(json.dumps(document, indent=2, sort_keys=True))
 
 
@@ -60,7 +61,21 @@ def settings_for_cli() -> Settings:
     return settings
 
 
-def container_for_cli(*, need_google: bool = False) -> Any:
+def settings_for_instance(*, may_create: bool = False) -> Settings:
+    """Settings for a command working on an instance's data: the instance folder found from
+    here (entrypoints.cli.instance), refused with the variable to set when there is none."""
+    from gmail_oneclick.entrypoints.cli.instance import locate_instance
+
+    return locate_instance(settings_for_cli(), may_create=may_create)
+
+
+def container_for_cli(*, need_google: bool = False, check_keys: bool = True) -> Any:
+    """The process's container, closed when the command ends (queued webhooks posted, the
+    database's connections returned)."""
     from gmail_oneclick.bootstrap import build
 
-    return build(settings_for_cli(), need_google=need_google)
+    container = build(settings_for_instance(), need_google=need_google, check_keys=check_keys)
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.call_on_close(container.close)
+    return container

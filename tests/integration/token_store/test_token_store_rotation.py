@@ -161,3 +161,16 @@ def test_rotation_with_an_empty_database_does_nothing(sql_engine, rotated_keyrin
 def test_batch_size_must_be_positive(sql_engine, rotated_keyring):
     with pytest.raises(ValueError, match="batch_size"):
         rotate_keys(sql_engine, rotated_keyring, batch_size=0)
+
+
+def test_progress_counts_keys_and_prefix_macs_up_to_the_total(sql_engine, keyring,
+                                                               rotated_keyring):
+    seed(sql_engine, keyring)
+    seen = []
+    rotate_keys(sql_engine, rotated_keyring, batch_size=2,
+                on_progress=lambda done, total: seen.append((done, total)))
+    # 5 DEKs then 5 prefix MACs, two per batch.
+    assert seen == [(2, 10), (4, 10), (5, 10), (7, 10), (9, 10), (10, 10)]
+    seen.clear()
+    rotate_keys(sql_engine, rotated_keyring, on_progress=lambda *p: seen.append(p))
+    assert seen == []  # nothing left to do: no batch, no progress

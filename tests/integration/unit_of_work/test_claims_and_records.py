@@ -28,6 +28,23 @@ def test_due_connections_are_claimed_once_oldest_verified_first(new_uow: NewUow)
         assert renewed == 1 and uow.connections.get("new").next_check_at == T0 + 120 * S
 
 
+def test_the_next_check_is_the_earliest_connected_one_or_now_when_one_is_unscheduled(
+    new_uow: NewUow,
+) -> None:
+    with new_uow() as uow:
+        site(uow)
+        assert uow.connections.next_check_at(T0) is None  # nothing connected, nothing due
+        uow.connections.add(connection("soon", next_check=T0 + 60 * S))
+        uow.connections.add(connection("later", next_check=T0 + 600 * S))
+        uow.connections.add(connection("gone", next_check=T0 + 5 * S))
+        uow.connections.mark_reconnect_required("gone", "invalid_grant", T0)
+        uow.commit()
+    with new_uow() as uow:
+        assert uow.connections.next_check_at(T0) == T0 + 60 * S
+        uow.connections.add(connection("fresh", next_check=None))
+        assert uow.connections.next_check_at(T0) == T0
+
+
 def test_a_lease_is_held_by_one_owner_until_released_or_lapsed(world: NewUow) -> None:
     with world() as uow:
         leases = uow.leases
