@@ -49,14 +49,7 @@ def rotate_keys(
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    with engine.connect() as conn:
-        keyring.require(kek_ids_in_use(conn))
-        already_current = conn.execute(
-            select(func.count())
-            .select_from(data_keys)
-            .where(data_keys.c.kek_id == keyring.primary_id)
-        ).scalar_one()
-        total = _pending(conn, keyring) if on_progress is not None else 0
+    already_current, total = _survey(engine, keyring, count_pending=on_progress is not None)
     rewrapped = done = 0
     for step in (_rewrap_batch, _remac_batch):
         after = ""
@@ -75,6 +68,19 @@ def rotate_keys(
                 # Rows written meanwhile are already under the primary, so done stays <= total.
                 on_progress(min(done, total), total)
     return RotationResult(rewrapped=rewrapped, already_current=already_current)
+
+
+def _survey(engine: Engine, keyring: Keyring, *, count_pending: bool) -> tuple[int, int]:
+    """(DEKs already under the primary, rows still to move or 0 when not counted); raises
+    KeyringError before anything changes when stored data uses a key id the keyring lacks."""
+    with engine.connect() as conn:
+        keyring.require(kek_ids_in_use(conn))
+        already_current = conn.execute(
+            select(func.count())
+            .select_from(data_keys)
+            .where(data_keys.c.kek_id == keyring.primary_id)
+        ).scalar_one()
+        return already_current, _pending(conn, keyring) if count_pending else 0
 
 
 def _pending(conn: Connection, keyring: Keyring) -> int:
