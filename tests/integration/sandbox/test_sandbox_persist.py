@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from gmail_oneclick.domain.model import GMAIL_SEND, USERINFO_EMAIL
 from gmail_oneclick.sandbox import SandboxState
 from gmail_oneclick.sandbox.persist import StateFile
-from gmail_oneclick.sandbox.records import GMAIL_SEND, USERINFO_EMAIL, OAuthError, PendingRequest
+from gmail_oneclick.sandbox.records import OAuthError, PendingRequest
 from gmail_oneclick.sandbox.tokens import s256
 
 BASE = "http://127.0.0.1:8000/_sandbox/google"
