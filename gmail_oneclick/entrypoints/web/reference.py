@@ -94,12 +94,12 @@ class Reader:
 
     def answer(self, status: str, node: dict[str, Any]) -> Answer:
         response = self.resolve(node)
-        content = next(iter(response.get("content", {}).values()), {})
+        content: dict[str, Any] = next(iter(response.get("content", {}).values()), {})
         schema_ref = content.get("schema", {}).get("$ref", "")
-        examples = content.get("examples", {})
+        examples: dict[str, Any] = content.get("examples", {})
         codes = [(c, examples.get(c, {}).get("summary", "")) for c in
                  response.get("x-error-codes", [])]
-        first = next(iter(examples.values()), {}).get("value", content.get("example"))
+        first = next((e["value"] for e in examples.values()), content.get("example"))
         return Answer(status, response.get("description", ""), schema_ref.rpartition("/")[2],
                       codes, "" if first is None else json.dumps(first, indent=2),
                       list(response.get("headers", {})))

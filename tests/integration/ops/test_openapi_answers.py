@@ -6,7 +6,6 @@ fields and types of its JSON body."""
 from __future__ import annotations
 
 import json
-import re
 from importlib import resources
 from typing import Any
 
@@ -139,7 +138,8 @@ def test_every_error_response_shows_a_real_body_for_each_of_its_codes() -> None:
         assert codes and len(set(codes)) == len(codes), where
         content = response["content"]["application/json"]
         assert list(content["examples"]) == codes, where
-        validator = jsonschema_rs.validator_for({**content["schema"], "components": doc["components"]})
+        validator = jsonschema_rs.validator_for({**content["schema"],
+                                                 "components": doc["components"]})
         for code, example in content["examples"].items():
             body = example["value"]
             validator.validate(body)

@@ -25,7 +25,6 @@ from tests.conftest import register_site
 from tests.live import LiveServer
 
 
-
 class Receiver:
     """A site's webhook endpoint on 127.0.0.1 that keeps every request it gets."""
 
