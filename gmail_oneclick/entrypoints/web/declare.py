@@ -3,7 +3,8 @@
 ``@declare(...)`` records on a view its success statuses, the ServiceErrors it may answer, the
 query parameters it honours and its JSON fields. The app refuses any other query parameter
 (400 ``invalid_request``) and flags an error answer the route does not declare; a test holds the
-declarations and the OpenAPI document to each other, status by status and code by code.
+declarations and the OpenAPI document (each error response's ``x-error-codes``) to each other,
+status by status and code by code.
 """
 
 from __future__ import annotations

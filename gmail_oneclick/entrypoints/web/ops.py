@@ -1,15 +1,18 @@
-"""Operator endpoints: liveness, readiness, Prometheus metrics, the OpenAPI document."""
+"""Operator endpoints: liveness, readiness, Prometheus metrics, the OpenAPI document and its
+readable reference (/docs)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Iterator
 from datetime import datetime
 from functools import cache
 from importlib import resources
+from typing import Any
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, jsonify, render_template
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -26,7 +29,7 @@ from gmail_oneclick.adapters.storage import deployment as db_mode
 from gmail_oneclick.adapters.storage.tables import connections, webhook_outbox
 from gmail_oneclick.domain.errors import UpstreamUnavailable
 from gmail_oneclick.domain.model import Status
-from gmail_oneclick.entrypoints.web import container
+from gmail_oneclick.entrypoints.web import container, reference
 from gmail_oneclick.entrypoints.web.declare import declare
 from gmail_oneclick.observability import metrics
 
@@ -130,6 +133,20 @@ def prometheus_metrics() -> Response:
 def openapi_document() -> Response:
     """The plugin API's OpenAPI 3.1 document (gmail_oneclick/openapi.json)."""
     return Response(_openapi_text(), mimetype="application/json")
+
+
+@bp.get("/docs")
+@declare()
+def api_reference() -> str:
+    """The same document as a page a person reads: a plain page within the CSP (no script, no
+    font or style from elsewhere), outside the document like the other non-API pages."""
+    return render_template("docs.html", inline=reference.inline,
+                           **reference.build(_openapi_parsed()))
+
+
+@cache
+def _openapi_parsed() -> dict[str, Any]:
+    return json.loads(_openapi_text())  # type: ignore[no-any-return]
 
 
 @cache

@@ -6,11 +6,10 @@ fields and types of its JSON body."""
 from __future__ import annotations
 
 import json
-import re
 from importlib import resources
 from typing import Any
 
-import pytest
+import jsonschema_rs
 
 from gmail_oneclick.entrypoints.web.declare import Declared
 
@@ -35,15 +34,20 @@ def resolve(doc: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
 
 
 def documented_answers(doc: dict[str, Any], operation: dict[str, Any]) -> set[tuple[int, Any]]:
-    """(status, code) for each code a response's description lists after "Codes:", or
-    (status, None) for a response that lists none."""
+    """(status, code) for each code an error response lists in ``x-error-codes``, or
+    (status, None) for a response that lists none (a success, readyz's 503)."""
     found: set[tuple[int, Any]] = set()
     for status, response in operation["responses"].items():
-        description = resolve(doc, response)["description"]
-        codes = re.findall(r"`([a-z_]+)`", description.split("Codes:", 1)[1]) \
-            if "Codes:" in description else []
+        codes = resolve(doc, response).get("x-error-codes", [])
         found |= {(int(status), code) for code in codes} or {(int(status), None)}
     return found
+
+
+def error_responses(doc: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(where, status, response) for every 4xx/5xx response the document describes."""
+    return [(f"{method.upper()} {path} {status}", status, resolve(doc, response))
+            for path, item in doc["paths"].items() for method in METHODS if method in item
+            for status, response in item[method]["responses"].items() if int(status) >= 400]
 
 
 def operations(app: Any) -> list[tuple[str, str, dict[str, Any], Declared | None]]:
@@ -122,11 +126,28 @@ def test_every_json_field_is_checked_as_the_document_types_it(app: Any) -> None:
                 assert field.max_items == properties[name]["maxItems"], f"{where} {name}"
 
 
-@pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 413, 415, 422, 429, 503])
-def test_a_shared_error_response_names_its_codes(status: int) -> None:
-    """Each E/P response component lists its codes, so that an operation's list can be read."""
+def test_every_error_response_shows_a_real_body_for_each_of_its_codes() -> None:
+    """One example per listed code, named for it, in the response's own schema: what a client
+    that switches on ``code`` needs to see."""
     doc = document()
-    for prefix in ("E", "P"):
-        component = doc["components"]["responses"].get(f"{prefix}{status}")
-        if component is not None:
-            assert "Codes:" in component["description"]
+    for where, status, response in error_responses(doc):
+        codes = response.get("x-error-codes")
+        if codes is None:
+            assert status == "503", f"{where}: an error response without x-error-codes"
+            continue
+        assert codes and len(set(codes)) == len(codes), where
+        content = response["content"]["application/json"]
+        assert list(content["examples"]) == codes, where
+        validator = jsonschema_rs.validator_for({**content["schema"],
+                                                 "components": doc["components"]})
+        for code, example in content["examples"].items():
+            body = example["value"]
+            validator.validate(body)
+            assert (body["error"] if isinstance(body["error"], dict) else body)["code"] == code
+            assert example["summary"], where
+
+
+def test_no_description_lists_codes_beside_x_error_codes() -> None:
+    """One list of codes per response: prose that names them again would drift."""
+    for where, _, response in error_responses(document()):
+        assert "Codes:" not in response["description"], where
