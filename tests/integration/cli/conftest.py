@@ -18,7 +18,7 @@ from click.testing import CliRunner, Result
 
 from gmail_oneclick.bootstrap import Container, build
 from gmail_oneclick.domain.ids import new_id
-from gmail_oneclick.domain.model import Connection, Status, connection_owner
+from gmail_oneclick.domain.model import REFRESH_TOKEN, Connection, Status, connection_owner
 from gmail_oneclick.entrypoints.cli import main
 from gmail_oneclick.entrypoints.cli import output as cli_output
 from gmail_oneclick.settings import SCOPES, Settings
@@ -98,10 +98,12 @@ def add_connections(store: Container, site_id: str, count: int, *,
             connection = Connection(
                 id=new_id("conn"), site_id=site_id, google_sub=f"sub-{site_id}-{i}",
                 email=email.format(i), status=Status.CONNECTED, scopes=frozenset(SCOPES),
-                created_at=now, last_verified_at=now, revoked_at=None, revocation_reason=None,
+                # One second apart: sites show and connections list go oldest first.
+                created_at=now + timedelta(seconds=i), last_verified_at=now, revoked_at=None,
+                revocation_reason=None,
                 next_check_at=now + next_check_in)
             uow.connections.add(connection)
-            uow.tokens.put(connection_owner(connection.id), "refresh_token", b"1//test-token")
+            uow.tokens.put(connection_owner(connection.id), REFRESH_TOKEN, b"1//test-token")
             ids.append(connection.id)
         uow.commit()
     return ids

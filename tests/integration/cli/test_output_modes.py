@@ -106,7 +106,7 @@ def google_client(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_checker_once_on_a_terminal_says_when_the_next_connection_is_due(
     store: Container,
 ) -> None:
-    add_connections(store, add_site(), 1, next_check_in=timedelta(hours=3, minutes=1))
+    add_connections(store, add_site(), 1, next_check_in=timedelta(hours=3, seconds=30))
     out = invoke("checker", "--once").stdout
     assert "Checked 0 connections" in out
     assert "The next connection is due in 3 h 0 min" in out
