@@ -42,9 +42,10 @@ def _page(csrf: str, status: int = 200) -> Response:
     with c.uow() as uow:
         found = connections.list_for_site(uow, site.id)
     result = {k: request.args[k] for k in RESULT_KEYS if k in request.args}
+    listing = json.dumps({"connections": [x.to_public() for x in found]}, indent=2)
     html = render_template(
         "demo.html", site=site, csrf_token=csrf, rows=rows(found),
-        notice=notice(result, found), listing=json.dumps({"connections": [x.to_public() for x in found]}, indent=2),
+        notice=notice(result, found), listing=listing,
         links=sandbox_links(c.settings.public_url), max_text=MAX_TEXT,
     )
     response = Response(html, status=status, mimetype="text/html")

@@ -20,6 +20,10 @@ CHECK_WORDS = {
     ("database", "ok"): "The database answers.",
     ("database", "unreachable"): "The database cannot be reached.",
     ("database_mode", "ok"): "The database belongs to this mode (sandbox or real Google).",
+    ("database_mode", "sandbox_database"): "The database was made for sandbox mode, but this "
+                                           "process talks to real Google.",
+    ("database_mode", "google_database"): "The database was made for real Google, but this "
+                                          "process runs in sandbox mode.",
     ("keyring", "ok"): "The encryption keyring is loaded.",
     ("keyring", "missing"): "No encryption key is loaded.",
 }
