@@ -136,6 +136,7 @@ def _consent_page(state: SandboxState, pending: PendingRequest, message: str = "
     hint = (pending.login_hint or "").lower()
     return render_template(
         "consent.html",
+        client_name=state.client_name,
         request_id=request_id,
         accounts=state.accounts,
         selected=hint if state.account(hint) else "",

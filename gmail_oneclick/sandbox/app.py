@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask import Flask, Response, request
 
 from gmail_oneclick.sandbox import accounts, gmail, identity, risc
@@ -12,15 +14,21 @@ from gmail_oneclick.sandbox.state import SandboxState
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'"
 
 
-def create_sandbox_app(state: SandboxState | None = None) -> Flask:
+def create_sandbox_app(
+    state: SandboxState | None = None, *, service_links: Mapping[str, str] | None = None
+) -> Flask:
     """A fresh sandbox app over ``state`` (a new SandboxState when None).
 
     The app serves at the root of whatever URL it is mounted on; when ``state.base_url`` is
     unset, the first request sets it from its own URL (issuer of id_tokens and SETs).
+    ``service_links`` ("home", "demo": URLs) are the pages of the service that mounts it, shown
+    on every sandbox page; a sandbox served alone has none.
     """
     app = Flask(__name__)
     state = state if state is not None else SandboxState()
     app.extensions["sandbox_state"] = state
+    links = dict(service_links or {})
+    app.context_processor(lambda: {"service_links": links})
     app.register_blueprint(accounts.bp)
     app.register_blueprint(identity.bp)
     app.register_blueprint(risc.bp)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 
-from gmail_oneclick.sandbox.accounts import json_response, sandbox_state
+from gmail_oneclick.sandbox.accounts import SCOPE_LABELS, json_response, sandbox_state
 from gmail_oneclick.sandbox.records import EMAIL_SCOPES
 from gmail_oneclick.sandbox.tokens import scope_string
 
@@ -80,5 +80,6 @@ def permissions() -> ResponseReturnValue:
     grants = {grant.account.email: grant for grant in state.live_grants()}
     return render_template(
         "permissions.html", accounts=state.accounts, grants=grants, message=message,
-        risc_push_url=state.risc_push_url,
+        risc_push_url=state.risc_push_url, client_name=state.client_name,
+        scope_labels=SCOPE_LABELS,
     )

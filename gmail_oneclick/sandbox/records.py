@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from gmail_oneclick.domain.model import USERINFO_EMAIL
 
 SANDBOX_CLIENT_ID = "sandbox-client.apps.googleusercontent.com"
+SANDBOX_CLIENT_NAME = "gmail-oneclick (sandbox)"
 # Scopes Google treats as "sign-in": always granted, never shown as a checkbox.
 SIGN_IN_SCOPES = frozenset(
     {"openid", "email", "profile", USERINFO_EMAIL,

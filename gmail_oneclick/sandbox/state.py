@@ -18,6 +18,7 @@ from gmail_oneclick.sandbox.records import (
     EMAIL_SCOPES,
     FAULT_KINDS,
     SANDBOX_CLIENT_ID,
+    SANDBOX_CLIENT_NAME,
     AccessInfo,
     AccessToken,
     Account,
@@ -42,9 +43,12 @@ class SandboxState(TokenMixin, RiscMixin):
         client_id: str = SANDBOX_CLIENT_ID,
         client_secret: str | None = None,
         accounts: Iterable[Account] | None = None,
+        client_name: str = SANDBOX_CLIENT_NAME,
     ) -> None:
         self.lock = threading.RLock()
         self.client_id = client_id
+        # The OAuth client's registration: its name is what the consent screen shows the user.
+        self.client_name = client_name
         self.client_secret = client_secret or "GOCSPX-sandbox-" + secrets.token_urlsafe(24)
         self.base_url: str | None = None
         self.redirect_uris: set[str] = set()

@@ -53,7 +53,8 @@ def open_connect_page(tab: Tab, live: Live, site: RegisteredSite | None = None,
 def continue_to_google(tab: Tab, live: Live) -> None:
     tab.page.get_by_role("button", name=CONTINUE).click()
     tab.page.wait_for_url(live.sandbox.url + "/o/oauth2/v2/auth?**")
-    expect(tab.page.get_by_role("heading", level=1)).to_contain_text("Sign in with Google")
+    expect(tab.page.get_by_role("heading", level=1)).to_contain_text(
+        "wants to access your Google Account")
     tab.shot("google-consent")
 
 

@@ -58,6 +58,7 @@ def _register_blueprints(app: Flask) -> None:
         consent,
         declare,
         errors,
+        home,
         ops,
         postsmtp,
         risc,
@@ -67,7 +68,7 @@ def _register_blueprints(app: Flask) -> None:
     errors.init_app(app)
     security.init_app(app)
     app.before_request(declare.refuse_unknown_query)
-    for module in (ops, api_connections, api_lifecycle, api_messages, api_sites, postsmtp,
+    for module in (home, ops, api_connections, api_lifecycle, api_messages, api_sites, postsmtp,
                    consent, risc):
         app.register_blueprint(module.bp)
 
@@ -85,9 +86,11 @@ def _wrap_wsgi(app: Flask, container: Container) -> None:
         from gmail_oneclick.sandbox import create_sandbox_app
 
         from . import demo
+        from .demo_view import sandbox_links
 
         app.register_blueprint(demo.bp)
-        sandbox_app = create_sandbox_app(container.sandbox)
+        sandbox_app = create_sandbox_app(
+            container.sandbox, service_links=sandbox_links(container.settings.public_url))
         app.wsgi_app = DispatcherMiddleware(  # type: ignore[method-assign]
             app.wsgi_app, {SANDBOX_MOUNT: sandbox_app.wsgi_app}
         )

@@ -18,6 +18,7 @@ from gmail_oneclick.domain.model import rfc3339
 from gmail_oneclick.entrypoints.web import container
 from gmail_oneclick.entrypoints.web.cookies import csrf_matches, csrf_token, read_cookie, set_cookie
 from gmail_oneclick.entrypoints.web.declare import declare
+from gmail_oneclick.entrypoints.web.words import UNVERIFIED
 from gmail_oneclick.services import consent
 from gmail_oneclick.services.consent import STATE_TTL, LinkGone, LinkNotFound
 from gmail_oneclick.services.consent_callback import Result, StateRejected, finish_consent
@@ -101,8 +102,7 @@ def oauth_callback() -> Response:
     if outcome.result is Result.UNVERIFIED:
         return _page(
             "notice.html", 400, title="Email address not verified",
-            message="Google could not confirm the email address of this account, so Gmail was "
-                    "not connected. Verify the address with Google, or use another account.",
+            message=f"{UNVERIFIED.sentence} {UNVERIFIED.next_step}",
             back_url=outcome.redirect_url, site_name=outcome.site_name,
         )
     return redirect(outcome.redirect_url, code=303)

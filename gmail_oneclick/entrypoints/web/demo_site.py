@@ -41,6 +41,7 @@ def announce(container: Container) -> None:
     lines = [
         "",
         "  gmail-oneclick is running in SANDBOX mode (fake Google, development only).",
+        f"  Start here:      {url}/",
         f"  Google sandbox:  {url}/_sandbox/google/",
     ]
     if container.sandbox is not None:

@@ -99,14 +99,15 @@ def test_the_demo_pages_do_not_exist_outside_sandbox_mode(client: Any) -> None:
     assert client.get("/_demo").status_code == 404
 
 
-def test_a_demo_connect_without_the_pages_csrf_token_is_refused(
-    served: tuple[Any, str]
+@pytest.mark.parametrize("action", ["connect", "send", "disconnect"])
+def test_a_demo_action_without_the_pages_csrf_token_is_refused(
+    served: tuple[Any, str], action: str
 ) -> None:
     _, base = served
     person = requests.Session()
     person.get(f"{base}/_demo", timeout=10)  # the browser holds the demo's CSRF cookie
-    forged = person.post(f"{base}/_demo/connect", data={"csrf_token": "x" * 43},
-                         allow_redirects=False, timeout=10)
+    forged = person.post(f"{base}/_demo/{action}", allow_redirects=False, timeout=10,
+                         data={"csrf_token": "x" * 43, "connection_id": "conn_x"})
     # The page again (with a fresh token), not a redirect to a new connect link.
     assert forged.status_code == 400 and "Location" not in forged.headers
     assert "Connect Gmail" in forged.text
