@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+OPENAPI = ROOT / "gmail_oneclick" / "entrypoints" / "web" / "openapi.json"
 PAGES = sorted([ROOT / "README.md", ROOT / "CHANGELOG.md", *(ROOT / "docs").glob("*.md")])
 
 # [text](target) and ![alt](target); the alt text may run over lines.
@@ -39,7 +40,7 @@ def test_every_relative_link_leads_to_a_file_of_the_repository(page: Path) -> No
     assert not broken, f"{page.relative_to(ROOT)} links to missing files: {broken}"
 
 
-@pytest.mark.parametrize("page", [*PAGES, ROOT / "gmail_oneclick" / "entrypoints" / "web" / "openapi.json"],
+@pytest.mark.parametrize("page", [*PAGES, OPENAPI],
                          ids=lambda p: str(p.relative_to(ROOT)))
 def test_no_page_names_a_file_outside_the_repository(page: Path) -> None:
     found = OUTSIDE.findall(page.read_text(encoding="utf-8"))
