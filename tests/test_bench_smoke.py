@@ -56,13 +56,50 @@ def test_bench_script_prints_its_figures_as_json_last(name: str) -> None:
     assert EXPECTED[name] <= set(figures), EXPECTED[name] - set(figures)
 
 
-def test_results_page_has_a_row_per_figure_and_names_the_machine(tmp_path: Path) -> None:
-    from bench.run_all import SCRIPTS, rows, write_results
+def _page(path: Path, name: str) -> Path:
+    path.write_text(f"intro\n<!-- bench:{name} -->\nold table\n<!-- /bench:{name} -->\nafter\n")
+    return path
 
+
+def test_figures_replace_the_marked_blocks_of_readme_and_benchmarks_page(tmp_path: Path) -> None:
+    from bench.run_all import SCRIPTS, write_results
+
+    readme = _page(tmp_path / "README.md", "summary")
+    benchmarks = _page(tmp_path / "BENCHMARKS.md", "latest")
     results = {name: {"bench": name, "error": "exit status 1"} for name in SCRIPTS}
-    page = tmp_path / "RESULTS.md"
-    write_results(results, page)
-    text = page.read_text()
-    assert "| Figure | Result | Target |" in text
-    assert f"{os.cpu_count()} cores" in text and "Python " in text and "commit " in text
-    assert len(rows(results)) == 9 and text.count("failed: exit status 1") == 9
+    write_results(results, readme, benchmarks)
+    for page in (readme, benchmarks):
+        text = page.read_text()
+        assert text.startswith("intro\n") and text.endswith("after\n")
+        assert "old table" not in text and text.count("failed: exit status 1") == 9
+        assert f"{os.cpu_count()} cores" in text and "Python " in text and "commit " in text
+    assert "| Figure | Result | Target |" in benchmarks.read_text()
+    assert "| figure | latest | target |" in readme.read_text()
+
+
+def test_a_page_that_lost_its_markers_is_refused_not_appended_to(tmp_path: Path) -> None:
+    from bench.run_all import SCRIPTS, write_results
+
+    readme = tmp_path / "README.md"
+    readme.write_text("no markers here\n")
+    benchmarks = _page(tmp_path / "BENCHMARKS.md", "latest")
+    with pytest.raises(ValueError, match="bench:summary"):
+        write_results({name: {"error": "not run"} for name in SCRIPTS}, readme, benchmarks)
+    assert readme.read_text() == "no markers here\n"
+
+
+def test_published_figures_fill_every_row_and_say_whether_targets_are_met() -> None:
+    from bench.run_all import ROWS, replace_block, rows
+
+    readme = (ROOT / "README.md").read_text()
+    benchmarks = (ROOT / "docs" / "BENCHMARKS.md").read_text()
+    replace_block(readme, "summary", [])
+    replace_block(benchmarks, "latest", [])
+    raw = benchmarks.split("<!-- bench:latest -->")[1].split("<!-- /bench:latest -->")[0]
+    results = {f["bench"]: f for f in (json.loads(line) for line in raw.splitlines()
+                                       if line.startswith('{"'))}
+    for short in (False, True):
+        table = rows(results, short)
+        assert len(table) == len(ROWS) and not any(v.startswith("failed") for _, v, _ in table)
+        with_target = [t for (_, _, t), row in zip(table, ROWS, strict=True) if row.met]
+        assert all(t.endswith(("met", "**not met**")) for t in with_target)

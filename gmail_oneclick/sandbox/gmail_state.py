@@ -17,7 +17,7 @@ from typing import Any
 
 from gmail_oneclick.sandbox.records import utcnow
 
-# Google's numbers (GOOGLE.md): knobs on the object so tests can turn them.
+# Google's published limits: knobs on the object so tests can turn them.
 MAX_UPLOAD_BYTES = 36_700_160
 MAX_JSON_RAW_BYTES = 5 * 1024 * 1024
 MAX_RECIPIENTS = 100

@@ -20,7 +20,7 @@ from typing import BinaryIO
 from gmail_oneclick.domain.errors import InvalidMessage, MessageTooLarge, TooManyRecipients
 
 MAX_MESSAGE_BYTES = 36_700_160  # Gmail's 35 MB upload limit
-MAX_RECIPIENTS = 100  # Gmail's per-message recipient limit (GOOGLE.md)
+MAX_RECIPIENTS = 100  # Gmail's per-message recipient limit
 MAX_HEADER_BYTES = 1024 * 1024
 _FIRST_LINE = re.compile(rb"^[!-9;-~]+[ \t]*:")  # a header field name (RFC 5322 ftext)
 _END_OF_HEADERS = re.compile(rb"\r?\n\r?\n")

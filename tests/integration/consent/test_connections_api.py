@@ -1,4 +1,4 @@
-"""POST/GET /v1/connections: what the WordPress plugin sees (CONTRACT §4)."""
+"""POST/GET /v1/connections: what the WordPress plugin sees (README, API)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Tokens and codes never show up in a URL, a Location header, a page or a log line; every
-page carries the security headers of CONTRACT §5.5; cookies are HttpOnly and SameSite=Lax."""
+page carries the service's security headers; cookies are HttpOnly and SameSite=Lax."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Gmail and Google failing in the ways GOOGLE.md describes, and how the plugin sees it."""
+"""Gmail and Google failing in the ways Google documents, and how the plugin sees it."""
 
 from __future__ import annotations
 
