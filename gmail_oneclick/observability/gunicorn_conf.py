@@ -62,12 +62,13 @@ forwarded_allow_ips = "127.0.0.1"
 control_socket_disable = True
 
 # gunicorn's own lines (start, worker boot and exit, tracebacks) in the service's format: one
-# JSON object per line on stderr (README, Deployment), like every other log line of the service.
+# JSON object per line on stderr (README, Deployment), like every other log line of the service
+# (readable lines instead when stderr is a terminal).
 logconfig_dict: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "gmail_oneclick.observability.logs.JsonFormatter"}},
-    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json",
+    "formatters": {"service": {"()": "gmail_oneclick.observability.logs.stderr_formatter"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "service",
                             "stream": "ext://sys.stderr"}},
     # The app adds its own JSON handler to the root logger (gmail_oneclick.observability.logs).
     "root": {"level": _settings.log_level.upper(), "handlers": []},

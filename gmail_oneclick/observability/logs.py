@@ -1,4 +1,5 @@
-"""JSON logs on stderr, one object per line, with a redaction filter as a safety net.
+"""Logs on stderr with a redaction filter as a safety net: one JSON object per line, or, when
+stderr is a terminal, one readable line (``12:01:02 INFO  message key=value``) for a person.
 
 The design is to never pass secrets to a logger; the filter only catches mistakes: values that look
 like Google tokens, authorization codes, our API keys, keyring entries or long base64 blobs.
@@ -36,6 +37,7 @@ _NEEDLES: dict[re.Pattern[str], tuple[str, ...]] = {
 }
 
 REDACTED = "[redacted]"
+_CONTROL_ESCAPES = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
 _RESERVED = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
 
 
@@ -72,11 +74,53 @@ class JsonFormatter(logging.Formatter):
         return redact(json.dumps(entry, default=str, ensure_ascii=False))
 
 
+class HumanFormatter(logging.Formatter):
+    """``12:01:02 INFO  message key=value``: for a person at a terminal, same fields and
+    redaction as the JSON lines."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        stamp = datetime.fromtimestamp(record.created).strftime("%H:%M:%S")
+        parts = [f"{stamp} {record.levelname:<5} {record.getMessage()}"]
+        for key, value in vars(record).items():
+            if key not in _RESERVED and not key.startswith("_"):
+                parts.append(f"{key}={_human_value(value)}")
+        # A hostile value must not paint the terminal or fake a second line.
+        line = " ".join(parts).translate(_CONTROL_ESCAPES)
+        if record.exc_info and record.exc_info[0] is not None:
+            line += "\n" + self.formatException(record.exc_info)
+        return redact(line)
+
+
+def _human_value(value: Any) -> str:
+    """A bare word stays bare; anything else as compact JSON, so spaces cannot fake a field."""
+    if isinstance(value, str) and value and not any(c.isspace() or c in "\"=" for c in value):
+        return value
+    return json.dumps(value, default=str, ensure_ascii=False, separators=(",", ":"))
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
+
+
+def formatter_for(stream: Any) -> logging.Formatter:
+    """Human lines for a terminal, JSON lines for everything else (files, pipes, collectors)."""
+    return HumanFormatter() if _is_terminal(stream) else JsonFormatter()
+
+
+def stderr_formatter() -> logging.Formatter:
+    """The formatter for sys.stderr (gunicorn's ``logconfig_dict`` builds it by name)."""
+    return formatter_for(sys.stderr)
+
+
 def configure_logging(level: str = "INFO", stream: Any = None) -> None:
-    """Route every logger to one JSON handler on stderr (idempotent)."""
+    """Route every logger to one handler on stderr (idempotent): human lines on a terminal,
+    JSON lines otherwise."""
     root = logging.getLogger()
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(JsonFormatter())
+    handler.setFormatter(formatter_for(handler.stream))
     handler.set_name("gmail_oneclick_json")
     for existing in list(root.handlers):
         if existing.get_name() == "gmail_oneclick_json":
