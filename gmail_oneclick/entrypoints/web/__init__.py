@@ -51,6 +51,7 @@ def create_app_from_container(container: Container) -> Flask:
 
 def _register_blueprints(app: Flask) -> None:
     from . import (
+        access_log,
         api_connections,
         api_lifecycle,
         api_messages,
@@ -65,6 +66,7 @@ def _register_blueprints(app: Flask) -> None:
         security,
     )
 
+    access_log.init_app(app)  # first: its after_request hook then runs last, on the final status
     errors.init_app(app)
     security.init_app(app)
     app.before_request(declare.refuse_unknown_query)
