@@ -70,7 +70,9 @@ def sweep(container: Container, *, owner: str | None = None) -> dict[str, int]:
         "webhooks_failed": delivery.failed,
         **pruned,
     }
-    log.info("checker sweep", extra={"counts": result})
+    # An idle sweep every minute is noise at INFO; one that did something is worth a line.
+    log.log(logging.INFO if any(result.values()) else logging.DEBUG, "checker sweep",
+            extra={"counts": result})
     return result
 
 

@@ -3,11 +3,13 @@ webhook events once their retention has passed, in short batches, and says how m
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import func, insert, select
 
 from gmail_oneclick.adapters.storage.tables import audit_events, idempotency_keys, webhook_outbox
@@ -99,3 +101,19 @@ def test_a_backlog_is_deleted_in_short_transactions_bounded_per_sweep(container:
     second = retention.prune(counting_uow, container.clock, policy, batch=10, max_batches=2)
     assert second["audit_events_pruned"] == 5
     assert max(deleted_per_transaction) <= 10
+
+
+def _sweep_levels(caplog: pytest.LogCaptureFixture, container: Any) -> list[str]:
+    caplog.clear()
+    checker.sweep(container)
+    return [r.levelname for r in caplog.records if r.getMessage() == "checker sweep"]
+
+
+def test_only_a_sweep_that_did_something_is_logged_at_info(
+    container: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    assert _sweep_levels(caplog, container) == ["DEBUG"]  # idle: nothing for the operator
+    _audit(container, container.clock.now() - timedelta(
+        days=container.settings.audit_retention_days, minutes=1))
+    assert _sweep_levels(caplog, container) == ["INFO"]
