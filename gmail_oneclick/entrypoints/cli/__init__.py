@@ -5,10 +5,19 @@ Every failure exits non-zero with one line on stderr naming the problem.
 
 from __future__ import annotations
 
+import errno
+import logging
+import socket
+from typing import TYPE_CHECKING
+
 import click
 
 from gmail_oneclick.entrypoints.cli import admin as cli_admin
-from gmail_oneclick.entrypoints.cli.support import clean_errors, settings_for_cli
+from gmail_oneclick.entrypoints.cli.support import clean_errors, fail, settings_for_cli
+
+if TYPE_CHECKING:
+    from flask import Flask
+    from werkzeug.serving import BaseWSGIServer
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -38,7 +47,9 @@ def serve(host: str, port: int, fresh: bool) -> None:
         # redirect URI and the printed links point at this server.
         url_host = host if host not in ("0.0.0.0", "::", "") else "127.0.0.1"  # noqa: S104
         settings = settings.replace(public_url=f"http://{url_host}:{port}")
+    sock = _bind(host, port)  # first: a taken port is the only thing printed
     app = create_app(settings)
+    server = _server(sock, host, port, app)
     container = app.extensions[EXTENSION]
     if container.sandbox is not None:
         import threading
@@ -51,7 +62,40 @@ def serve(host: str, port: int, fresh: bool) -> None:
         threading.Thread(target=checker.run_forever, args=(container,), daemon=True,
                          name="sandbox-checker").start()
         announce(container)
-    app.run(host=host, port=port, threaded=True, use_reloader=False)
+    shown = f"[{host}]" if ":" in host else host
+    logging.getLogger(__name__).info("listening on http://%s:%d", shown, port)
+    server.serve_forever()
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """A listening socket on host:port, or exit 1 with one line saying why there cannot be.
+
+    Bound here, first, not by werkzeug, which prints two lines of its own and exits, and only
+    once the app (and the sandbox's first-run files) are built.
+    """
+    from werkzeug.serving import get_sockaddr, select_address_family
+
+    family = select_address_family(host, port)
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as werkzeug does
+        sock.bind(get_sockaddr(host, port, family))
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            other = port + 1 if port < 65535 else port - 1
+            fail(f"port {port} is in use; stop the other process or run make run PORT={other} "
+                 f"(gmail-oneclick serve --port {other})")
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    return sock
+
+
+def _server(sock: socket.socket, host: str, port: int, app: Flask) -> BaseWSGIServer:
+    from werkzeug.serving import make_server
+
+    with sock:  # the server keeps its own duplicate of the descriptor
+        return make_server(host, port, app, threaded=True, fd=sock.fileno())
 
 
 cli_admin.register(main)
