@@ -293,16 +293,20 @@ def test_outside_sandbox_mode_serve_needs_the_keyring(tmp_path: Path) -> None:
     assert "GMAIL_ONECLICK_ENCRYPTION_KEYS" in one_error_line(proc)
 
 
-def test_serve_on_a_taken_port_says_so_in_one_line_before_any_banner(tmp_path: Path) -> None:
+def test_serve_on_a_taken_port_says_so_in_one_line_and_changes_nothing(tmp_path: Path) -> None:
     import socket
 
+    from gmail_oneclick.sandbox.persist import STATE_FILE
+
+    (tmp_path / STATE_FILE).write_text("{}")  # the sandbox's saved grants, which --fresh drops
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        proc = run(["serve", "--port", str(port)],
+        proc = run(["serve", "--fresh", "--port", str(port)],
                    {"GMAIL_ONECLICK_SANDBOX": "1", "GMAIL_ONECLICK_INSTANCE_PATH": str(tmp_path)})
     assert proc.returncode == 1
     assert proc.stderr == (f"error: port {port} is in use; stop the other process or run "
                            f"make run PORT={port + 1} (gmail-oneclick serve --port {port + 1})\n")
     assert proc.stdout == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == [STATE_FILE]

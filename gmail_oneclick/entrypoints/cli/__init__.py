@@ -40,6 +40,7 @@ def serve(host: str, port: int, fresh: bool) -> None:
 
     settings = settings_for_cli()
     refuse_public_sandbox(settings, listen_host=host)
+    sock = _bind(host, port)  # before anything is printed or changed: a taken port says only so
     if fresh and forget_sandbox_state(settings):
         click.echo("Google sandbox: saved state deleted, starting clean.", err=True)
     if settings.public_url == Settings.public_url and port != 8000:
@@ -47,7 +48,6 @@ def serve(host: str, port: int, fresh: bool) -> None:
         # redirect URI and the printed links point at this server.
         url_host = host if host not in ("0.0.0.0", "::", "") else "127.0.0.1"  # noqa: S104
         settings = settings.replace(public_url=f"http://{url_host}:{port}")
-    sock = _bind(host, port)  # first: a taken port is the only thing printed
     app = create_app(settings)
     server = _server(sock, host, port, app)
     container = app.extensions[EXTENSION]
