@@ -21,6 +21,7 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--no-first-run",
 ]
+PHONE_WIDTH = 390  # every page must fit it without scrolling sideways
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "test-output" / "screenshots"
 # Chromium logs the main document's own 4xx status as a console error; a test that expects an
 # error page says which status it expects, and only that line is forgiven. So is the
@@ -101,8 +102,8 @@ def tab(chromium: Any, request: pytest.FixtureRequest) -> Iterator[Tab]:
 
 @pytest.fixture
 def phone(chromium: Any, request: pytest.FixtureRequest) -> Iterator[Tab]:
-    """A fresh browser profile the size of a small phone, touch and all."""
+    """A fresh browser profile the width of a common phone (390 px), touch and all."""
     yield from _new_tab(
-        chromium, request, viewport={"width": 375, "height": 667}, device_scale_factor=2,
+        chromium, request, viewport={"width": PHONE_WIDTH, "height": 844}, device_scale_factor=2,
         is_mobile=True, has_touch=True,
     )

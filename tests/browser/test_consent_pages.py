@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import SITE_NAME, Live, Tab
+from tests.browsing import PHONE_WIDTH
 from tests.conftest import RegisteredSite, register_site
 
 pytestmark = pytest.mark.browser
@@ -225,7 +226,7 @@ def test_the_pages_fit_a_phone_and_break_no_content_security_policy(
     button = page.get_by_role("button", name=CONTINUE)
     expect(button).to_be_in_viewport(ratio=1)
     box = button.bounding_box()
-    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 375
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE_WIDTH
     assert box["height"] >= 40, "the button should be big enough to tap"
 
     button.tap()
