@@ -6,7 +6,8 @@ from /proc/<pid>/status (VmRSS); then one ``--mb`` MB message is sent and the wo
 high-water mark (VmHWM) is read. Peak extra memory = VmHWM after - VmRSS before; the figure is
 that over the message size. Both request formats are measured, each in a fresh worker:
 ``message/rfc822`` (the body is the message) and JSON ``{"raw": base64url}`` (a third larger,
-and decoded once). Above 8 MB the service streams the message to Gmail's resumable upload.
+its base64 decoded as it streams in). Above 8 MB the service streams the message to Gmail's
+resumable upload.
 """
 
 from __future__ import annotations

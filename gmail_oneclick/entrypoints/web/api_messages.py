@@ -2,14 +2,13 @@
 
 Size is enforced twice before anything goes upstream: from ``Content-Length`` before reading,
 and while reading (a body without a length, or one that lies). The message is held in memory
-only (never a temporary file: content must not touch the disk), base64 is decoded once, and the
-rfc822 body is read in chunks straight into the buffer the upload streams from.
+only (never a temporary file: content must not touch the disk). Either body is read in chunks
+straight into the buffer the upload streams from: the rfc822 body as it is, the JSON body's
+base64 decoded as it arrives (send_body).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
 import io
 from datetime import timedelta
@@ -27,6 +26,7 @@ from gmail_oneclick.domain.errors import (
 from gmail_oneclick.entrypoints.web import body, container
 from gmail_oneclick.entrypoints.web.auth import current_site
 from gmail_oneclick.entrypoints.web.declare import declare
+from gmail_oneclick.entrypoints.web.send_body import read_send_json
 from gmail_oneclick.services.mime import MAX_MESSAGE_BYTES
 from gmail_oneclick.services.sending import (
     Outgoing,
@@ -79,23 +79,6 @@ def read_bytes(limit: int) -> bytearray:
     return body.read_bytes(limit, _too_large)
 
 
-def decode_raw(value: Any, name: str = "raw") -> bytes:
-    """base64url (or standard base64), padding optional; InvalidMessage otherwise."""
-    if not isinstance(value, str) or not value:
-        raise InvalidMessage(f'"{name}" must be a non-empty base64url string')
-    padded = value + "=" * (-len(value) % 4)
-    try:
-        return base64.b64decode(padded, altchars=b"-_", validate=True)
-    except (binascii.Error, ValueError):
-        pass
-    compact = "".join(value.split())  # tolerate line-wrapped base64, at the cost of a copy
-    try:
-        return base64.b64decode(compact + "=" * (-len(compact) % 4), altchars=b"-_",
-                                validate=True)
-    except (binascii.Error, ValueError):
-        raise InvalidMessage(f'"{name}" is not valid base64url') from None
-
-
 def json_body(fields: body.Fields, *, open_ended: bool = False) -> dict[str, Any]:
     """A send's JSON body: the one JSON reader with a message's size limit and its error."""
     return body.json_object(fields, limit=MAX_JSON_BYTES, open_ended=open_ended,
@@ -120,15 +103,15 @@ def message_from_request() -> tuple[io.BytesIO, int, str | None]:
     """(message stream, size, connection_id) from either accepted content type, read from the
     request only now: callers check the API key first."""
     if request.mimetype == "application/json":
-        fields = json_body(SEND_FIELDS)
+        fields, message = read_send_json(body.chunks(MAX_JSON_BYTES, _too_large), SEND_FIELDS)
         connection_id = optional_str(fields, "connection_id")
         queried = queried_connection()
         if connection_id and queried and connection_id != queried:
             raise InvalidRequest("connection_id differs between the body and the query")
         connection_id = connection_id or queried
-        raw = decode_raw(fields.pop("raw", None))
-        del fields
-        return io.BytesIO(raw), len(raw), connection_id
+        if isinstance(message, InvalidMessage):
+            raise message
+        return message, message.getbuffer().nbytes, connection_id
     if request.mimetype == "message/rfc822":
         buffer = read_body(MAX_MESSAGE_BYTES)
         return buffer, buffer.getbuffer().nbytes, queried_connection()

@@ -16,7 +16,6 @@ from flask import Blueprint, Response, jsonify, request
 from gmail_oneclick.domain.errors import InvalidMessage, UnsupportedMediaType
 from gmail_oneclick.entrypoints.web.api_messages import (
     SEND_ERRORS,
-    decode_raw,
     json_body,
     optional_str,
     send,
@@ -24,6 +23,7 @@ from gmail_oneclick.entrypoints.web.api_messages import (
 from gmail_oneclick.entrypoints.web.auth import current_site
 from gmail_oneclick.entrypoints.web.body import Field
 from gmail_oneclick.entrypoints.web.declare import declare
+from gmail_oneclick.entrypoints.web.send_body import decode_raw
 
 bp = Blueprint("postsmtp", __name__)
 
