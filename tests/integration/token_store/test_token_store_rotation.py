@@ -9,10 +9,10 @@ from token_store import (
     KeyringError,
     RotationResult,
     SqlTokenStore,
+    envelope,
     refresh_token_hash,
     rotate_keys,
 )
-from token_store import envelope
 from token_store.sql import data_keys, secrets_table, token_ids
 
 OWNERS = [f"connection:conn_{i:02d}" for i in range(5)]
