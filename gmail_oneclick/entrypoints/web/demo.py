@@ -58,6 +58,15 @@ def _back(**result: str) -> Response:
     return redirect(f"{DEMO_PATH}?{urlencode(result)}", code=303)
 
 
+@bp.before_request
+def _refuse_forged_posts() -> Response | None:
+    """Every demo action is a POST carrying the page's CSRF token; one without it gets the
+    page again, with a fresh token, and nothing done."""
+    if request.method == "POST" and not csrf_matches(CSRF_COOKIE):
+        return _page(new_secret(), status=400)
+    return None
+
+
 @bp.get("")
 @bp.get("/return")
 @declare(query=RESULT_KEYS)
@@ -67,8 +76,6 @@ def home() -> Response:
 
 @bp.post("/connect")
 def connect() -> Response:
-    if not csrf_matches(CSRF_COOKIE):
-        return _page(new_secret(), status=400)
     c = container()
     site = ensure_demo_site(c)
     with c.uow() as uow:
@@ -91,8 +98,6 @@ def _test_message(email: str, typed: str) -> bytes:
 
 @bp.post("/send")
 def send_test() -> Response:
-    if not csrf_matches(CSRF_COOKIE):
-        return _page(new_secret(), status=400)
     c = container()
     site = ensure_demo_site(c)
     connection_id = request.form.get("connection_id", "")
@@ -110,8 +115,6 @@ def send_test() -> Response:
 
 @bp.post("/disconnect")
 def disconnect() -> Response:
-    if not csrf_matches(CSRF_COOKIE):
-        return _page(new_secret(), status=400)
     c = container()
     site = ensure_demo_site(c)
     connection_id = request.form.get("connection_id", "")
