@@ -14,6 +14,7 @@ from pathlib import Path
 import requests
 
 from tests.integration.test_cli import one_error_line, run
+from tests.waiting import answers_ok
 
 
 def _free_port() -> int:
@@ -32,16 +33,9 @@ def _serve_in_sandbox_mode(exe: str, env: dict[str, str], port: int) -> subproce
 
 def _wait_until_healthy(port: int) -> None:
     """Up to 30 s for /healthz; the requests that follow say what went wrong if it never is."""
-
-    import requests
-
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok:
-                break
-        except requests.ConnectionError:
-            time.sleep(0.2)
+    while time.monotonic() < deadline and not answers_ok(f"http://127.0.0.1:{port}/healthz"):
+        time.sleep(0.2)
 
 
 def _demo_site_id_and_new_key(exe: str, env: dict[str, str]) -> tuple[str, str]:

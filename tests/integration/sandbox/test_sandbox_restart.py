@@ -24,6 +24,7 @@ from gmail_oneclick.sandbox.gmail_state import gmail_state
 from gmail_oneclick.settings import Settings, SettingsError
 from tests.conftest import mark_database
 from tests.integration.consent.conftest import CSRF, query_of
+from tests.waiting import answers_ok
 
 BODY = "A body the state file must never hold: sandbox-restart-marker-7d1f."
 
@@ -196,12 +197,9 @@ def test_serve_fresh_deletes_the_saved_sandbox(tmp_path: Path) -> None:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.2)
+        while time.monotonic() < deadline and proc.poll() is None and \
+                not answers_ok(f"http://127.0.0.1:{port}/healthz"):
+            time.sleep(0.2)
         assert json.loads(saved.read_text())["grants"] == []  # a clean state, saved at once
     finally:
         proc.terminate()
