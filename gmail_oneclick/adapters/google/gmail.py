@@ -4,7 +4,10 @@ Small messages go as JSON ``{"raw": base64url}``; above ``settings.gmail_upload_
 they go to the upload endpoint as ``message/rfc822`` (``uploadType=media``, and ``resumable``
 in chunks above RESUMABLE_ABOVE, streamed from the caller's file so no extra copy is made).
 
-Each request is written at most once (``gmail_http``): a send is retried by the caller only
+A small send is the library's own request (built once per process from the discovery
+document) written on the thread's kept-alive ``http.client`` connection, its answer read by
+the library's model; uploads go through the library's ``execute`` on httplib2. Each request is
+written at most once (``gmail_http``): a send is retried by the caller only
 when Gmail cannot have accepted it, and the adapter says which (TransientUpstream, or
 GmailDeliveryUnknown when the request that completes the message went out unanswered).
 
@@ -25,7 +28,7 @@ import re
 import threading
 import weakref
 from datetime import UTC, datetime
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 import httplib2
@@ -33,7 +36,12 @@ from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 from googleapiclient.http import HttpRequest, MediaIoBaseUpload
 
-from gmail_oneclick.adapters.google.gmail_http import BearerHttp, OnceHttp, RequestNotSent
+from gmail_oneclick.adapters.google.gmail_http import (
+    BearerHttp,
+    KeptAlive,
+    OnceHttp,
+    RequestNotSent,
+)
 from gmail_oneclick.adapters.google.retry_after import retry_after_header
 from gmail_oneclick.ports import (
     GmailDeliveryUnknown,
@@ -56,14 +64,20 @@ _RETRY_AT = re.compile(r"Retry after (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z)
 
 
 class _Transports(threading.local):
-    """One keep-alive ``OnceHttp`` per thread (it is not thread safe), reused across sends
-    so a send does not pay a new TCP (and, against Google, TLS) handshake. It carries no
-    credentials: each send's token travels in that request's own header (``BearerHttp``)."""
+    """Per thread (neither is thread safe), reused across sends so a send does not pay a new
+    TCP (and, against Google, TLS) handshake: the small sends' ``KeptAlive`` connection, and
+    the uploads' ``OnceHttp``. Neither carries credentials: each send's token travels in that
+    request's own header."""
 
     http: OnceHttp | None = None
+    kept: KeptAlive | None = None
 
 
-def _close_all(opened: set[httplib2.Http], lock: threading.Lock) -> None:
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+
+def _close_all(opened: set[_Closable], lock: threading.Lock) -> None:
     with lock:
         closing = list(opened)
         opened.clear()
@@ -90,8 +104,15 @@ class GmailApiClient:
         # document: a small send copies its URI, method and headers and brings only its body
         # (building it afresh each time cost more CPU than the rest of the Gmail call).
         self._send_template: HttpRequest = self._messages_resource.send(userId="me", body={})
+        # Where and with which headers a small send goes, taken from that request; its answer
+        # is read by the library's own model (the template's postproc).
+        template = urlsplit(self._send_template.uri)
+        self._send_origin = urlunsplit((template.scheme, template.netloc, "", "", ""))
+        self._send_target = urlunsplit(("", "", template.path, template.query, ""))
+        self._send_headers = {k: v for k, v in self._send_template.headers.items()
+                              if k.lower() not in ("accept-encoding", "content-length")}
         self._transports = _Transports()
-        self._opened: set[httplib2.Http] = set()  # every thread's, for close()
+        self._opened: set[_Closable] = set()  # every thread's connections, for close()
         self._lock = threading.Lock()
         # An adapter dropped without close() (an app built and thrown away) still closes its
         # kept-alive sockets instead of leaving them to the garbage collector.
@@ -108,12 +129,22 @@ class GmailApiClient:
                 self._opened.add(pooled)
         return pooled
 
+    def _thread_connection(self) -> KeptAlive:
+        kept = self._transports.kept
+        if kept is None:
+            kept = self._transports.kept = KeptAlive(self._send_origin, self.timeout)
+            with self._lock:
+                self._opened.add(kept)
+        return kept
+
     def _drop_thread_http(self) -> None:
         pooled, self._transports.http = self._transports.http, None
-        if pooled is not None:
-            with self._lock:
-                self._opened.discard(pooled)
-            pooled.close()
+        kept, self._transports.kept = self._transports.kept, None
+        for dropped in (pooled, kept):
+            if dropped is not None:
+                with self._lock:
+                    self._opened.discard(dropped)
+                dropped.close()
 
     def close(self) -> None:
         """Close every thread's kept-alive connection (when no send is in flight: shutdown)."""
@@ -121,8 +152,9 @@ class GmailApiClient:
 
     def send(self, access_token: str, message: BinaryIO, size: int) -> GmailSent:
         """See ports.GmailSender.send."""
-        transport = BearerHttp(self._thread_http(), access_token)
         message.seek(0)
+        transport = _SmallSend(self, access_token) if size <= self.upload_threshold else \
+            BearerHttp(self._thread_http(), access_token)
         try:
             return _sent(self._send(transport, message, size))
         except (GmailUnauthorized, GmailRateLimited, GmailRejected):
@@ -132,11 +164,10 @@ class GmailApiClient:
             self._drop_thread_http()
             raise
 
-    def _send(self, transport: BearerHttp, message: BinaryIO, size: int) -> Any:
+    def _send(self, transport: BearerHttp | _SmallSend, message: BinaryIO, size: int) -> Any:
         try:
-            if size <= self.upload_threshold:
-                raw = base64.urlsafe_b64encode(message.read(size)).decode("ascii")
-                answer = self._json_request(transport, raw).execute()
+            if isinstance(transport, _SmallSend):
+                answer = transport.send(message.read(size))
             else:
                 answer = self._upload(transport, message, size)
         except HttpError as exc:
@@ -159,16 +190,16 @@ class GmailApiClient:
     def _messages(self) -> Any:
         return self._messages_resource
 
-    def _json_request(self, transport: BearerHttp, raw: str) -> HttpRequest:
-        """``users.messages.send`` with body ``{"raw": raw}``: the request the library builds,
-        taken from the template with a body of its own (its model serializes JSON the same way).
-        """
-        template = self._send_template
-        return HttpRequest(
-            transport, template.postproc, template.uri, method=template.method,
-            body=json.dumps({"raw": raw}), headers=dict(template.headers),
-            methodId=template.methodId,
-        )
+    def _small_send(self, access_token: str, message: bytes) -> Any:
+        """``users.messages.send`` with body ``{"raw": base64url}`` on this thread's kept-alive
+        connection: the library's request (the template's URI and headers, its model's JSON)
+        with a body and a token of its own; the answer read by the library's model, which
+        raises HttpError for an error status as ``execute`` would."""
+        raw = base64.urlsafe_b64encode(message).decode("ascii")
+        body = json.dumps({"raw": raw}).encode("ascii")
+        headers = {**self._send_headers, "authorization": f"Bearer {access_token}"}
+        answer, content = self._thread_connection().post(self._send_target, body, headers)
+        return self._send_template.postproc(httplib2.Response(answer), content)
 
     def _upload(self, transport: BearerHttp, message: BinaryIO, size: int) -> Any:
         resumable = size > RESUMABLE_ABOVE
@@ -189,6 +220,24 @@ class GmailApiClient:
         path = parts.path[parts.path.index("/upload/") + 1:]
         base = urlsplit(self.endpoint + path)
         return urlunsplit((base.scheme, base.netloc, base.path, parts.query, ""))
+
+
+class _SmallSend:
+    """One small send: its token, and (as BearerHttp tells of an upload's requests) whether
+    its request could have delivered the message. It is one complete request, so it could
+    as soon as any of it was written; a failure before that is RequestNotSent."""
+
+    last_could_deliver = True
+
+    def __init__(self, client: GmailApiClient, access_token: str) -> None:
+        self._client = client
+        self._token = access_token
+
+    def send(self, message: bytes) -> Any:
+        return self._client._small_send(self._token, message)
+
+    def __repr__(self) -> str:
+        return "_SmallSend()"
 
 
 def _sent(answer: Any) -> GmailSent:

@@ -102,3 +102,59 @@ class BearerHttp:
 
     def __repr__(self) -> str:
         return "BearerHttp()"
+
+
+class KeptAlive:
+    """One thread's kept-alive connection for small sends, in ``http.client`` directly.
+
+    A small send is one POST whose request google-api-python-client built (once per process:
+    the adapter's template); going through the library's ``execute`` and httplib2 as well
+    costs more CPU than the HTTP exchange itself (header normalisation, its cache and
+    redirect logic, a second response object) and adds nothing a fixed POST needs. The rules
+    are OnceHttp's: an idle connection the server closed is replaced before anything is
+    written, a failure to connect is RequestNotSent, and nothing is ever written twice.
+    Answers are asked for uncompressed (small JSON: nothing to gain from gzip).
+    """
+
+    def __init__(self, url: str, timeout: float) -> None:
+        parts = urlsplit(url)
+        self._connection_class = (http.client.HTTPSConnection if parts.scheme == "https"
+                                  else http.client.HTTPConnection)
+        self._host, self._port = parts.hostname or "", parts.port
+        self._timeout = timeout
+        self._conn: http.client.HTTPConnection | None = None
+
+    def post(self, target: str, body: bytes, headers: dict[str, str],
+             ) -> tuple[http.client.HTTPResponse, bytes]:
+        """POST ``body`` to ``target`` (path and query); (the answer, its whole body)."""
+        conn = self._ready()
+        try:
+            conn.request("POST", target, body, headers)
+            answer = conn.getresponse()
+            content = answer.read()
+        except BaseException:
+            self.close()  # mid-request or mid-answer: this connection is good for nothing
+            raise
+        if answer.will_close:
+            self.close()
+        return answer, content
+
+    def _ready(self) -> http.client.HTTPConnection:
+        conn = self._conn
+        if conn is not None and (conn.sock is None or _peer_closed(conn.sock)):
+            conn.close()
+            conn = None
+        if conn is None:
+            conn = self._connection_class(self._host, self._port, timeout=self._timeout)
+            try:
+                conn.connect()
+            except (OSError, http.client.HTTPException) as exc:
+                conn.close()
+                raise RequestNotSent(f"connecting failed ({type(exc).__name__})") from None
+            self._conn = conn
+        return conn
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
