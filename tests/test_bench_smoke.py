@@ -17,9 +17,11 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 EXPECTED = {
-    "send_throughput": {"direct_sends_per_s", "service_sends_per_s", "ratio",
-                        "service_cpu_ms_per_send", "service_cpu_ms_per_send_rounds", "rounds",
-                        "failed"},
+    "send_throughput": {"library_sends_per_s", "session_sends_per_s", "service_sends_per_s",
+                        "rate_ratio", "library_cpu_ms_per_send", "session_cpu_ms_per_send",
+                        "service_cpu_ms_per_send", "cpu_ratio", "service_cpu_ms_per_send_rounds",
+                        "rounds", "failed"},
+    "profile_send": {"sends", "samples", "service_cpu_ms_per_send", "stages_ms"},
     "refresh_storm": {"sends", "expired_refreshes", "expired_ok",
                       "expired_at_google_only_refreshes", "expired_at_google_only_ok"},
     "risc_latency": {"events", "accepted", "purged", "p50_ms", "p99_ms"},
@@ -62,7 +64,7 @@ def _page(path: Path, name: str) -> Path:
 
 
 def test_figures_replace_the_marked_blocks_of_readme_and_benchmarks_page(tmp_path: Path) -> None:
-    from bench.run_all import SCRIPTS, write_results
+    from bench.run_all import ROWS, SCRIPTS, write_results
 
     readme = _page(tmp_path / "README.md", "summary")
     benchmarks = _page(tmp_path / "BENCHMARKS.md", "latest")
@@ -71,14 +73,14 @@ def test_figures_replace_the_marked_blocks_of_readme_and_benchmarks_page(tmp_pat
     for page in (readme, benchmarks):
         text = page.read_text()
         assert text.startswith("intro\n") and text.endswith("after\n")
-        assert "old table" not in text and text.count("failed: exit status 1") == 9
+        assert "old table" not in text and text.count("failed: exit status 1") == len(ROWS)
         assert f"{os.cpu_count()} cores" in text and "Python " in text and "commit " in text
     assert "| Figure | Result | Target |" in benchmarks.read_text()
     assert "| figure | latest | target |" in readme.read_text()
 
 
 def test_a_page_that_lost_its_markers_is_refused_not_appended_to(tmp_path: Path) -> None:
-    from bench.run_all import SCRIPTS, write_results
+    from bench.run_all import ROWS, SCRIPTS, write_results
 
     readme = tmp_path / "README.md"
     readme.write_text("no markers here\n")
