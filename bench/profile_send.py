@@ -98,7 +98,10 @@ def record(service: common.ServiceProcess, seconds: float, rate: int) -> str:
                         "--duration", str(int(seconds)), "--rate", str(rate), "--format", "raw",
                         "--nonblocking", "--gil", "--output", out.name],
                        check=True, capture_output=True, timeout=seconds + 60)
-        return Path(out.name).read_text()
+        text = Path(out.name).read_text()
+        if os.environ.get("BENCH_PROFILE_KEEP"):
+            Path(os.environ["BENCH_PROFILE_KEEP"]).write_text(text)
+        return text
     finally:
         os.unlink(out.name)
 

@@ -22,8 +22,8 @@ from bench import common
 Figures = dict[str, Any]
 
 ROOT = Path(__file__).resolve().parent.parent
-SCRIPTS = ("send_throughput", "profile_send", "refresh_storm", "risc_latency", "webhook_latency",
-           "checker_rate", "rotation_rate", "send_memory", "wp_mail")
+SCRIPTS = ("send_throughput", "profile_send", "web_servers", "refresh_storm", "risc_latency",
+           "webhook_latency", "checker_rate", "rotation_rate", "send_memory", "wp_mail")
 
 
 def run(name: str, extra: list[str]) -> dict[str, Any]:
@@ -67,6 +67,14 @@ class Row:
     met: Callable[[Figures], bool] | None = None
 
 
+def _servers(f: Figures) -> str:
+    def one(server: str) -> str:
+        return (f"{server} {f[server + '_healthz_cpu_ms']} ms (/healthz), "
+                f"{f[server + '_send_cpu_ms']} ms (send)")
+
+    return "; ".join(one(server) for server in f["servers"])
+
+
 def _stages(f: Figures, top: int) -> str:
     stages = list(f["stages_ms"].items())[:top]
     return "; ".join(f"{stage} {ms} ms" for stage, ms in stages)
@@ -94,6 +102,8 @@ ROWS: tuple[Row, ...] = (
     Row("profile_send", "Where a send's CPU goes (py-spy in the workers; largest stages)",
         lambda f: f"{f['service_cpu_ms_per_send']} ms: {_stages(f, 12)}",
         "Largest parts of a send's CPU", lambda f: _stages(f, 3)),
+    Row("web_servers", "Web server CPU per request, gunicorn gthread vs granian (same app)",
+        lambda f: _servers(f), "gunicorn vs granian, CPU per request", lambda f: _servers(f)),
     Row("refresh_storm", "Refreshes for 100 concurrent sends on an expired token",
         lambda f: f"{f['expired_refreshes']} (expired at Google only: "
                   f"{f['expired_at_google_only_refreshes']}); "

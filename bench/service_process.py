@@ -45,12 +45,27 @@ def _status_kib(pid: int, key: str) -> int:
     return 0
 
 
+def command(server: str, port: int, workers: int, threads: int) -> list[str]:
+    """The web process's command line: the Procfile's gunicorn line, or (``server="granian"``,
+    for bench.web_servers' comparison) granian's WSGI server with the same workers and
+    threads."""
+    if server == "gunicorn":
+        return [str(Path(sys.executable).with_name("gunicorn")), "--config",
+                "python:gmail_oneclick.observability.gunicorn_conf",
+                "gmail_oneclick.entrypoints.web:create_app()"]
+    return [str(Path(sys.executable).with_name("granian")), "--interface", "wsgi",
+            "--workers", str(workers), "--blocking-threads", str(threads),
+            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+            "--factory", "gmail_oneclick.entrypoints.web:create_app"]
+
+
 class ServiceProcess:
     """The Procfile's web process (gunicorn on ``create_app``) on a free loopback port,
     configured through environment variables as in production."""
 
     def __init__(self, values: dict[str, Any], *, workers: int | None = None,
-                 threads: int | None = None, extra_env: dict[str, str] | None = None) -> None:
+                 threads: int | None = None, extra_env: dict[str, str] | None = None,
+                 server: str = "gunicorn") -> None:
         from gmail_oneclick.settings import PREFIX, Settings
 
         # The production defaults unless a script asks otherwise.
@@ -64,11 +79,9 @@ class ServiceProcess:
         env.update({PREFIX + "WEB_WORKERS": str(workers), PREFIX + "WEB_THREADS": str(threads),
                     "GUNICORN_BIND": f"127.0.0.1:{self.port}", **(extra_env or {})})
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-        gunicorn = Path(sys.executable).with_name("gunicorn")
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(  # noqa: S603 - our own fixed command line
-            [str(gunicorn), "--config", "python:gmail_oneclick.observability.gunicorn_conf",
-             "gmail_oneclick.entrypoints.web:create_app()"],
+            command(server, self.port, workers, threads),
             env=env, stdout=self._log, stderr=subprocess.STDOUT)
         self._wait_ready(workers)
 
@@ -91,7 +104,11 @@ class ServiceProcess:
         return self._log.read().decode(errors="replace")[-3000:]
 
     def pids(self) -> list[int]:
-        return [self.process.pid, *_children(self.process.pid)]
+        """The server and every process under it (workers, and theirs)."""
+        found = [self.process.pid]
+        for pid in found:
+            found += _children(pid)
+        return found
 
     def cpu_seconds(self) -> float:
         """User + system CPU of the master and its workers so far."""

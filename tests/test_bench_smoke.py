@@ -22,6 +22,8 @@ EXPECTED = {
                         "service_cpu_ms_per_send", "cpu_ratio", "service_cpu_ms_per_send_rounds",
                         "rounds", "failed"},
     "profile_send": {"sends", "samples", "service_cpu_ms_per_send", "stages_ms"},
+    "web_servers": {"servers", "gunicorn_healthz_cpu_ms", "gunicorn_send_cpu_ms",
+                    "granian_healthz_cpu_ms", "granian_send_cpu_ms"},
     "refresh_storm": {"sends", "expired_refreshes", "expired_ok",
                       "expired_at_google_only_refreshes", "expired_at_google_only_ok"},
     "risc_latency": {"events", "accepted", "purged", "p50_ms", "p99_ms"},
@@ -80,7 +82,7 @@ def test_figures_replace_the_marked_blocks_of_readme_and_benchmarks_page(tmp_pat
 
 
 def test_a_page_that_lost_its_markers_is_refused_not_appended_to(tmp_path: Path) -> None:
-    from bench.run_all import ROWS, SCRIPTS, write_results
+    from bench.run_all import SCRIPTS, write_results
 
     readme = tmp_path / "README.md"
     readme.write_text("no markers here\n")
