@@ -14,11 +14,13 @@ Gmail accepted the first and only its answer was lost. Here, instead:
 
 from __future__ import annotations
 
+import base64
 import http.client
 import select
 import socket
+import urllib.request
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
 import httplib2
 
@@ -64,6 +66,14 @@ class OnceHttp(httplib2.Http):  # type: ignore[misc]  # httplib2 ships no types
             # As httplib2's own _conn_request: undo the gzip/deflate it asked for.
             content = httplib2._decompressContent(response, content, self.limit_kwargs)
         return response, content
+
+
+def _https_proxy(host: str) -> SplitResult | None:
+    """The environment's proxy for HTTPS to ``host``, unless ``no_proxy`` exempts it."""
+    proxy = urllib.request.getproxies().get("https")
+    if not proxy or urllib.request.proxy_bypass(host):
+        return None
+    return urlsplit(proxy if "://" in proxy else "http://" + proxy)
 
 
 def completes_message(uri: str, method: str, headers: dict[str, str]) -> bool:
@@ -113,7 +123,9 @@ class KeptAlive:
     redirect logic, a second response object) and adds nothing a fixed POST needs. The rules
     are OnceHttp's: an idle connection the server closed is replaced before anything is
     written, a failure to connect is RequestNotSent, and nothing is ever written twice.
-    Answers are asked for uncompressed (small JSON: nothing to gain from gzip).
+    Answers are asked for uncompressed (small JSON: nothing to gain from gzip). An HTTPS
+    proxy named in the environment (``https_proxy``, less ``no_proxy``) is used as httplib2
+    and requests use it for the rest of the Google calls: a CONNECT tunnel to Gmail's host.
     """
 
     def __init__(self, url: str, timeout: float) -> None:
@@ -145,13 +157,27 @@ class KeptAlive:
             conn.close()
             conn = None
         if conn is None:
-            conn = self._connection_class(self._host, self._port, timeout=self._timeout)
+            conn = self._new_connection()
             try:
                 conn.connect()
             except (OSError, http.client.HTTPException) as exc:
                 conn.close()
                 raise RequestNotSent(f"connecting failed ({type(exc).__name__})") from None
             self._conn = conn
+        return conn
+
+    def _new_connection(self) -> http.client.HTTPConnection:
+        proxy = _https_proxy(self._host) if self._connection_class is \
+            http.client.HTTPSConnection else None
+        if proxy is None:
+            return self._connection_class(self._host, self._port, timeout=self._timeout)
+        conn = self._connection_class(proxy.hostname or "", proxy.port, timeout=self._timeout)
+        headers = {}
+        if proxy.username is not None:
+            credentials = f"{unquote(proxy.username)}:{unquote(proxy.password or '')}"
+            headers["Proxy-Authorization"] = \
+                "Basic " + base64.b64encode(credentials.encode()).decode("ascii")
+        conn.set_tunnel(self._host, self._port, headers=headers)
         return conn
 
     def close(self) -> None:
