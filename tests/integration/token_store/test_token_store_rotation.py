@@ -103,8 +103,10 @@ def test_an_interrupted_rotation_stays_readable_and_a_rerun_finishes_it(
     with pytest.raises(RuntimeError, match="power cut"):
         rotate_keys(sql_engine, rotated_keyring, batch_size=2, on_batch=crash_after_first_batch)
     assert progress == [RotationResult(rewrapped=2, already_current=0)]
-    deks, _ = kek_ids_by_owner(sql_engine)
+    deks, macs = kek_ids_by_owner(sql_engine)
     assert sorted(deks.values()) == ["k1", "k1", "k1", "k2", "k2"]
+    # Each owner moved whole: its prefix MAC went in the same batch as its data key.
+    assert macs == deks
     assert_all_readable(sql_engine, rotated_keyring)
 
     assert rotate_keys(sql_engine, rotated_keyring, batch_size=2) == RotationResult(3, 2)
@@ -117,7 +119,7 @@ def test_an_exception_inside_a_batch_rolls_that_batch_back(
     seed(sql_engine, keyring)
     from token_store import envelope
 
-    real_wrap = envelope.wrap_data_key
+    real_wrap = envelope.DataKeyRewrapper.wrap
     calls = {"n": 0}
 
     def failing_wrap(*args, **kwargs):
@@ -126,12 +128,13 @@ def test_an_exception_inside_a_batch_rolls_that_batch_back(
             raise RuntimeError("crash mid-batch")
         return real_wrap(*args, **kwargs)
 
-    monkeypatch.setattr(envelope, "wrap_data_key", failing_wrap)
+    monkeypatch.setattr(envelope.DataKeyRewrapper, "wrap", failing_wrap)
     with pytest.raises(RuntimeError, match="crash mid-batch"):
         rotate_keys(sql_engine, rotated_keyring, batch_size=2)
-    monkeypatch.setattr(envelope, "wrap_data_key", real_wrap)
-    deks, _ = kek_ids_by_owner(sql_engine)
+    monkeypatch.setattr(envelope.DataKeyRewrapper, "wrap", real_wrap)
+    deks, macs = kek_ids_by_owner(sql_engine)
     assert sorted(deks.values()) == ["k1", "k1", "k1", "k2", "k2"]
+    assert macs == deks  # the second batch's MACs rolled back with its keys
     assert_all_readable(sql_engine, rotated_keyring)
     assert rotate_keys(sql_engine, rotated_keyring, batch_size=2) == RotationResult(3, 2)
 
@@ -170,8 +173,8 @@ def test_progress_counts_keys_and_prefix_macs_up_to_the_total(sql_engine, keyrin
     seen = []
     rotate_keys(sql_engine, rotated_keyring, batch_size=2,
                 on_progress=lambda done, total: seen.append((done, total)))
-    # 5 DEKs then 5 prefix MACs, two per batch.
-    assert seen == [(2, 10), (4, 10), (5, 10), (7, 10), (9, 10), (10, 10)]
+    # 5 DEKs and 5 prefix MACs: two owners (a DEK and a MAC each) per batch.
+    assert seen == [(4, 10), (8, 10), (10, 10)]
     seen.clear()
     rotate_keys(sql_engine, rotated_keyring, on_progress=lambda *p: seen.append(p))
     assert seen == []  # nothing left to do: no batch, no progress
@@ -224,3 +227,42 @@ def test_each_batch_writes_its_rows_in_one_statement(sql_engine, keyring, rotate
     finally:
         event.remove(sql_engine, "before_cursor_execute", count)
     assert sorted(updates) == ["ts_data_keys"] * 3 + ["ts_token_ids"] * 3
+
+
+def test_a_prefix_mac_left_under_the_old_key_is_remade_though_its_data_key_is_current(
+    sql_engine, keyring, rotated_keyring, k2_only
+):
+    # A data key re-wrapped before its owner's MAC (a rotation from an older release stopped
+    # between its two passes): the key is current, the MAC still needs the old key.
+    seed(sql_engine, keyring)
+    owner = OWNERS[2]
+    with sql_engine.begin() as conn:
+        old = conn.execute(select(data_keys.c.wrapped_key)
+                           .where(data_keys.c.owner == owner)).scalar_one()
+        dek = envelope.unwrap_data_key(keyring, owner, "k1", bytes(old))
+        _, fresh = envelope.wrap_data_key(rotated_keyring, owner, dek)
+        conn.execute(data_keys.update().where(data_keys.c.owner == owner)
+                     .values(kek_id="k2", wrapped_key=fresh))
+    assert rotate_keys(sql_engine, rotated_keyring, batch_size=2) == RotationResult(4, 1)
+    deks, macs = kek_ids_by_owner(sql_engine)
+    assert set(deks.values()) == set(macs.values()) == {"k2"}
+    assert_all_readable(sql_engine, k2_only)
+
+
+def test_each_batch_reads_its_owners_in_one_select(sql_engine, keyring, rotated_keyring):
+    # Issue 14: a DEK and its owner's prefix MAC are read together, so one SELECT per batch of
+    # owners (plus one finding nothing left, and one for MACs whose DEK was current).
+    seed(sql_engine, keyring)
+    selects: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("SELECT") and "ts_data_keys" in statement:
+            selects.append(statement)
+
+    event.listen(sql_engine, "before_cursor_execute", count)
+    try:
+        rotate_keys(sql_engine, rotated_keyring, batch_size=2)
+    finally:
+        event.remove(sql_engine, "before_cursor_execute", count)
+    # The survey's (count, key ids in use) + 3 batches + 1 empty + the leftover MAC pass.
+    assert len(selects) == 2 + 3 + 1 + 1
