@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +108,38 @@ def make_engine(url: str, **kw: Any) -> Engine:
     if backend == "postgresql":
         kw.setdefault("pool_pre_ping", True)
     return create_engine(parsed, **kw)
+
+
+# For a long run of large write batches (key rotation): each of its batches dirties some
+# 1,000 pages, mostly leaves of the prefix-MAC index (random values), which the next batch
+# dirties again. At SQLite's default of a checkpoint per 1,000 WAL pages each batch's pages
+# were copied into the database file again; per 4,000 a page is copied once for several
+# batches, and the larger page cache (64 MiB) keeps those leaves in memory between batches.
+_BULK_PRAGMAS = {"wal_autocheckpoint": 4000, "cache_size": -64 * 1024}
+
+
+@contextmanager
+def bulk_writes(conn: Connection) -> Iterator[None]:
+    """Tune ``conn`` (SQLite; other databases are left alone) for many large write batches,
+    restoring its settings afterwards, then fold what the WAL holds into the database.
+
+    Call outside a transaction; ``conn`` must stay checked out for the whole block.
+    """
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    dbapi: Any = conn.connection.driver_connection
+    saved = {name: dbapi.execute(f"PRAGMA {name}").fetchone()[0] for name in _BULK_PRAGMAS}
+    for name, value in _BULK_PRAGMAS.items():
+        dbapi.execute(f"PRAGMA {name}={int(value)}")
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            dbapi.execute(f"PRAGMA {name}={int(value)}")
+        # PASSIVE waits for nobody; the WAL then does not hand the next writer (a send, say)
+        # up to 4,000 pages to checkpoint on its own commit.
+        dbapi.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
 
 def checkpoint(engine: Engine, attempts: int = 3, busy_ms: int = 2000) -> bool:

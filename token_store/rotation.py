@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Select, and_, func, select
 
 from token_store import envelope
+from token_store.engine import bulk_writes
 from token_store.envelope import DecryptionError
 from token_store.keyring import Keyring
 from token_store.sql import data_keys, kek_ids_in_use, secrets_table, token_ids
@@ -55,21 +56,23 @@ def rotate_keys(
         raise ValueError("batch_size must be at least 1")
     already_current, total = _survey(engine, keyring, count_pending=on_progress is not None)
     rewrapped = done = 0
-    for step in (_rotate_batch, _remac_batch):
-        after = ""
-        while True:
-            with engine.begin() as conn:
-                last_owner, changed, seen = step(conn, keyring, after, batch_size)
-            if last_owner is None:
-                break
-            after = last_owner
-            rewrapped += changed
-            done += seen
-            if on_batch is not None:
-                on_batch(RotationResult(rewrapped=rewrapped, already_current=already_current))
-            if on_progress is not None:
-                # Rows written meanwhile are already under the primary, so done stays <= total.
-                on_progress(min(done, total), total)
+    with engine.connect() as conn, bulk_writes(conn):
+        for step in (_rotate_batch, _remac_batch):
+            after = ""
+            while True:
+                with conn.begin():
+                    last_owner, changed, seen = step(conn, keyring, after, batch_size)
+                if last_owner is None:
+                    break
+                after = last_owner
+                rewrapped += changed
+                done += seen
+                if on_batch is not None:
+                    on_batch(RotationResult(rewrapped=rewrapped,
+                                            already_current=already_current))
+                if on_progress is not None:
+                    # Rows written meanwhile are under the primary already: done <= total.
+                    on_progress(min(done, total), total)
     return RotationResult(rewrapped=rewrapped, already_current=already_current)
 
 

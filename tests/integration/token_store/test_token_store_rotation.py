@@ -266,3 +266,33 @@ def test_each_batch_reads_its_owners_in_one_select(sql_engine, keyring, rotated_
         event.remove(sql_engine, "before_cursor_execute", count)
     # The survey's (count, key ids in use) + 3 batches + 1 empty + the leftover MAC pass.
     assert len(selects) == 2 + 3 + 1 + 1
+
+
+def test_on_sqlite_rotation_checkpoints_less_often_and_leaves_the_connection_as_it_was(
+    sqlite_engine, keyring, rotated_keyring
+):
+    # Issue 14: a checkpoint after nearly every batch copied the same index pages into the
+    # database file batch after batch. The rotation's connection checkpoints per 4,000 WAL
+    # pages while it writes, then goes back to the pool with SQLite's defaults.
+    seed(sqlite_engine, keyring)
+
+    def settings(dbapi):
+        return tuple(dbapi.execute(f"PRAGMA {name}").fetchone()[0]
+                     for name in ("wal_autocheckpoint", "cache_size"))
+
+    with sqlite_engine.connect() as conn:
+        defaults = settings(conn.connection.driver_connection)
+    during: list[tuple[int, int]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if statement.startswith("UPDATE"):
+            during.append(settings(conn.connection.driver_connection))
+
+    event.listen(sqlite_engine, "before_cursor_execute", record)
+    try:
+        rotate_keys(sqlite_engine, rotated_keyring, batch_size=2)
+    finally:
+        event.remove(sqlite_engine, "before_cursor_execute", record)
+    assert during and set(during) == {(4000, -65536)}
+    with sqlite_engine.connect() as conn:
+        assert settings(conn.connection.driver_connection) == defaults == (1000, -2000)
