@@ -13,6 +13,7 @@ copied to another row, or a row relabelled with another key id, fail to decrypt.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 
@@ -162,5 +163,4 @@ def prefix_mac_key(kek: bytes) -> bytes:
 
 def prefix_mac_with(mac_key: bytes, prefix: str) -> str:
     """``prefix_mac`` under a key from ``prefix_mac_key``."""
-    # The one-shot hmac.digest runs in OpenSSL; hmac.new builds a Python object per call.
-    return hmac.digest(mac_key, prefix.encode("utf-8"), "sha256").hex()
+    return hmac.new(mac_key, prefix.encode("utf-8"), hashlib.sha256).hexdigest()
