@@ -4,6 +4,10 @@ client's, are never mixed with Google's), driven through a command pipe.
 The child holds ``accounts`` bench accounts (``BENCH_EMAIL`` numbered from 0) and answers the
 commands of ``_Commands``; ``RemoteSandbox`` is the parent's end. Tokens cross the pipe, never
 a log or the terminal.
+
+``token_latency`` (seconds, default 0) makes every answer of ``/token`` wait that long first, in
+the sandbox's own request thread, as Google's token endpoint takes tens of milliseconds: a
+benchmark of refreshes then measures how well the service overlaps them, not loopback speed.
 """
 
 from __future__ import annotations
@@ -100,7 +104,20 @@ class _Commands:
         return time.process_time()
 
 
-def _sandbox_main(conn: Any, accounts: int) -> None:  # runs in the child process
+class _SlowToken:
+    """WSGI middleware: ``/token`` answers ``seconds`` later (each request in its own thread,
+    so concurrent refreshes overlap their waits as they would at Google)."""
+
+    def __init__(self, app: Any, seconds: float) -> None:
+        self.app, self.seconds = app, seconds
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("PATH_INFO") == "/token":
+            time.sleep(self.seconds)
+        return self.app(environ, start_response)
+
+
+def _sandbox_main(conn: Any, accounts: int, token_latency: float) -> None:  # in the child
     import logging
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
@@ -109,6 +126,9 @@ def _sandbox_main(conn: Any, accounts: int) -> None:  # runs in the child proces
 
     state = _bench_state(accounts)
     server = start_sandbox(state)
+    if token_latency > 0:
+        wsgi = server._server  # the werkzeug server: its ``app`` is what each request calls
+        wsgi.app = _SlowToken(wsgi.app, token_latency)
     gmail = gmail_state(state)
     conn.send({"url": server.url, "client_id": state.client_id,
                "client_secret": state.client_secret})
@@ -122,12 +142,14 @@ def _sandbox_main(conn: Any, accounts: int) -> None:  # runs in the child proces
 
 
 class RemoteSandbox:
-    """The sandbox served from a child process, with ``accounts`` bench accounts."""
+    """The sandbox served from a child process, with ``accounts`` bench accounts and
+    ``token_latency`` seconds before each ``/token`` answer."""
 
-    def __init__(self, accounts: int = 10) -> None:
+    def __init__(self, accounts: int = 10, token_latency: float = 0.0) -> None:
         context = multiprocessing.get_context("spawn")
         self._conn, child = context.Pipe()
-        self._process = context.Process(target=_sandbox_main, args=(child, accounts),
+        self._process = context.Process(target=_sandbox_main,
+                                        args=(child, accounts, token_latency),
                                         daemon=True, name="google-sandbox")
         self._process.start()
         if not self._conn.poll(60):

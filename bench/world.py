@@ -79,10 +79,11 @@ class World:
 
 
 @contextmanager
-def world(accounts: int) -> Iterator[World]:
-    """A sandbox with ``accounts`` accounts, a fresh database and a container built on both."""
-    with RemoteSandbox(accounts=accounts) as sandbox, fresh_database() as db, \
-            tempfile.TemporaryDirectory() as instance:
+def world(accounts: int, token_latency: float = 0.0) -> Iterator[World]:
+    """A sandbox with ``accounts`` accounts (``/token`` answering ``token_latency`` seconds
+    late), a fresh database and a container built on both."""
+    with RemoteSandbox(accounts=accounts, token_latency=token_latency) as sandbox, \
+            fresh_database() as db, tempfile.TemporaryDirectory() as instance:
         values = settings_values(db, keyring_text(), sandbox, instance)
         yield World(sandbox, values, build_container(values))
 

@@ -85,7 +85,8 @@ VARIABLES: tuple[Var, ...] = (
     Var("web_threads", int, 8, help="gunicorn threads per worker"),
     Var("trusted_proxies", int, 0, help="how many reverse proxies set X-Forwarded-* (ProxyFix)"),
     Var("http_timeout", float, 10.0, help="seconds before an upstream call to Google times out"),
-    Var("checker_concurrency", int, 4, help="connections the checker verifies at once"),
+    Var("checker_concurrency", int, 0,
+        help="connections the checker verifies at once; 0: auto (32 on SQLite, 64 on PostgreSQL)"),
     Var("checker_batch", int, 500, help="most connections one checker sweep verifies"),
     Var("checker_sweep_seconds", int, 60,
         help="seconds between two checker sweeps (each verifies only due connections)"),
@@ -194,7 +195,7 @@ class Settings:
     web_threads: int = 8
     trusted_proxies: int = 0
     http_timeout: float = 10.0
-    checker_concurrency: int = 4
+    checker_concurrency: int = 0
     checker_batch: int = 500
     checker_sweep_seconds: int = 60
     gmail_upload_threshold: int = 4 * 1024 * 1024

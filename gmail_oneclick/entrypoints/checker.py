@@ -2,9 +2,11 @@
 retries the webhook outbox (events are first posted by the process that queued them) and
 deletes records past their retention. Runs as its own process (APScheduler); never imports Flask.
 
-A sweep claims due connections oldest-verified first (up to ``checker_batch``), verifies them
-with ``checker_concurrency`` workers by forcing a refresh (which purges on ``invalid_grant``
-and postpones on transient failures), then posts due webhook events. Claims move each
+A sweep claims due connections oldest-verified first (up to ``checker_batch``), takes their
+refresh leases in one transaction, verifies them with ``checker_concurrency`` workers (auto:
+more on PostgreSQL) by forcing a refresh, and records the results a group per transaction
+(services.checking: ``invalid_grant`` purges, transient failures postpone), then posts due
+webhook events. Claims move each
 connection's ``next_check_at`` under ``SKIP LOCKED`` (PostgreSQL), so several checkers share
 the work without verifying one connection twice.
 """
@@ -13,9 +15,11 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import random
 import socket
 import threading
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -25,7 +29,7 @@ from gmail_oneclick.adapters.google.risc import jti_retention
 from gmail_oneclick.bootstrap import Container
 from gmail_oneclick.domain.ids import new_id
 from gmail_oneclick.observability import metrics
-from gmail_oneclick.services import heartbeat, retention, revocation, webhooks
+from gmail_oneclick.services import checking, heartbeat, retention, revocation, tokens, webhooks
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +39,12 @@ log = logging.getLogger(__name__)
 # checker's claim lapses, its refresh lease has lapsed too and the next checker is not "busy".
 CLAIM_HOLD = timedelta(seconds=20)
 DELIVERY_SECONDS = 10
+# Results recorded per transaction, and the longest one waits to be recorded.
+FLUSH_ROWS = 100
+FLUSH_SECONDS = 0.25
+# Workers when CHECKER_CONCURRENCY is 0 (auto), by database.
+AUTO_CONCURRENCY = {"postgresql": 64, "sqlite": 32}
+DELIVERY_CONCURRENCY = 4
 
 
 def lease_owner() -> str:
@@ -53,7 +63,7 @@ def sweep(container: Container, *, owner: str | None = None) -> dict[str, int]:
     counts = _verify_due(container, owner)
     delivery = webhooks.deliver_due(
         container.uow, container.webhook_transport, container.clock,
-        lease_owner=owner, concurrency=settings.checker_concurrency)
+        lease_owner=owner, concurrency=delivery_concurrency(container))
     pruned = retention.prune(container.uow, container.clock, retention.Retention(
         audit_days=settings.audit_retention_days,
         idempotency_hours=settings.idempotency_retention_hours,
@@ -77,7 +87,7 @@ def sweep(container: Container, *, owner: str | None = None) -> dict[str, int]:
 
 
 def _verify_due(container: Container, owner: str) -> Counter[str]:
-    """Claim the connections due for a check and verify them, a few at once; outcomes counted."""
+    """Claim the connections due for a check and verify them, many at once; outcomes counted."""
     settings = container.settings
     now = container.clock.now()
     with container.uow() as uow:
@@ -86,29 +96,73 @@ def _verify_due(container: Container, owner: str) -> Counter[str]:
         uow.risc.forget_before(now - jti_retention(settings))
         uow.commit()
     counts: Counter[str] = Counter(claimed=len(due))
-    workers = max(1, min(settings.checker_concurrency, len(due) or 1))
+    if not due:
+        return counts
     with heartbeat.keep_claims(container.uow, container.clock, due, now + CLAIM_HOLD,
-                               CLAIM_HOLD), \
-            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="checker") as pool:
-        for outcome in pool.map(lambda cid: _verify(container, cid, owner), due):
-            counts[outcome] += 1
+                               CLAIM_HOLD):
+        leased, settled = checking.take_leases(container.uow, container.clock, due,
+                                               lease_owner=owner)
+        counts.update(settled)
+        with heartbeat.keep_leases(container.uow, container.clock,
+                                   [item.connection_id for item in leased], owner,
+                                   tokens.LEASE_SECONDS):
+            counts.update(_refresh_all(container, leased, owner))
     return counts
 
 
-def _verify(container: Container, connection_id: str, owner: str) -> str:
-    try:
-        return revocation.verify_connection(
-            container.uow, container.google, container.clock, connection_id,
-            lease_owner=owner, interval=container.settings.check_interval)
-    except Exception as exc:  # one broken connection must not end the sweep
-        log.error("check failed", extra={"connection_id": connection_id,
-                                         "error": type(exc).__name__})
-        return revocation.CHECK_ERROR
+def _refresh_all(container: Container, leased: list[checking.Leased],
+                 owner: str) -> Counter[str]:
+    """Refresh ``leased`` with the checker's workers (Google only, no database) while this
+    thread records their results a group at a time: one transaction per group, not three per
+    connection, and never one from a worker, so SQLite's single writer is this thread alone."""
+    counts: Counter[str] = Counter()
+    if not leased:
+        return counts
+    results: queue.SimpleQueue[checking.Refreshed] = queue.SimpleQueue()
+    google = container.google
+
+    def work(item: checking.Leased) -> None:
+        results.put(checking.refresh(google, item))
+
+    workers = max(1, min(concurrency(container), len(leased)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="checker") as pool:
+        for item in leased:
+            pool.submit(work, item)
+        group: list[checking.Refreshed] = []
+        flushed_at = time.monotonic()
+        for received in range(1, len(leased) + 1):
+            group.append(results.get())
+            # A group waits at most FLUSH_SECONDS: its leases keep a send waiting meanwhile.
+            if (len(group) >= FLUSH_ROWS or received == len(leased)
+                    or time.monotonic() - flushed_at >= FLUSH_SECONDS):
+                counts.update(checking.record(
+                    container.uow, container.clock, group, lease_owner=owner,
+                    interval=container.settings.check_interval))
+                group, flushed_at = [], time.monotonic()
+    return counts
+
+
+def delivery_concurrency(container: Container) -> int:
+    """Webhook retries at once: ``checker_concurrency``, 4 when it is auto (sites are small
+    servers; the auto figure is sized for Google)."""
+    configured = container.settings.checker_concurrency
+    return configured if configured > 0 else DELIVERY_CONCURRENCY
+
+
+def concurrency(container: Container) -> int:
+    """The checker's workers: ``checker_concurrency``, or when it is 0 (the default) one
+    chosen for the database. Workers only wait on Google, the database is written by the
+    sweep's own thread, so the figure is bounded by what Google and this process can take:
+    higher on PostgreSQL, lower on SQLite, whose one writer is shared with the web process."""
+    configured = container.settings.checker_concurrency
+    if configured > 0:  # 0 or less: auto
+        return configured
+    return AUTO_CONCURRENCY.get(container.engine.dialect.name, AUTO_CONCURRENCY["sqlite"])
 
 
 def deliver(container: Container, owner: str) -> None:
     webhooks.deliver_due(container.uow, container.webhook_transport, container.clock,
-                         lease_owner=owner, concurrency=container.settings.checker_concurrency)
+                         lease_owner=owner, concurrency=delivery_concurrency(container))
 
 
 def run_forever(container: Container, *, stop: threading.Event | None = None) -> None:

@@ -108,6 +108,16 @@ class ConnectionRepository(Protocol):
         """Move the checker's claims still at ``held_until`` to ``until``. Returns how many."""
         ...
 
+    def lock_connected(self, connection_ids: list[str]) -> set[str]:
+        """Which of these are connected, their rows locked until commit (PostgreSQL), so no
+        purge lands between this read and the caller's writes."""
+        ...
+
+    def record_checks(self, checks: list[dict[str, Any]]) -> None:
+        """Set each ``checks`` entry's columns (``id`` names the row) while it is connected: a
+        sweep's verification results, in one statement."""
+        ...
+
     def delete(self, connection_id: str) -> bool: ...
 
     def forget(self, connection_ids: list[str], email: str) -> int:
@@ -230,6 +240,17 @@ class LeaseRepository(Protocol):
         ...
 
     def release(self, connection_id: str, owner: str) -> None: ...
+
+    def acquire_many(self, connection_ids: list[str], owner: str, now: datetime,
+                     until: datetime) -> list[str]:
+        """``acquire`` for several at once, in one statement: the ids this owner now holds."""
+        ...
+
+    def renew_many(self, connection_ids: list[str], owner: str, until: datetime) -> int:
+        """``renew`` those still ours; returns how many."""
+        ...
+
+    def release_many(self, connection_ids: list[str], owner: str) -> None: ...
 
     def holder(self, connection_id: str) -> tuple[str | None, datetime | None]:
         """(owner, until) of the current lease."""

@@ -6,7 +6,8 @@ background thread renews them every few seconds while the holder is still workin
 that is SIGKILLed stops renewing, and others take the lease over once it ends.
 
 ``Heartbeat(renew, every)`` is the thread; ``keep_lease`` renews a connection's refresh lease
-(services.tokens) and ``keep_claims`` the checker's claims on due connections. A renewal that
+(services.tokens), ``keep_leases`` a checker batch's, and ``keep_claims`` the checker's claims
+on due connections. A renewal that
 finds nothing left to renew (released, done, or taken over after a stall) stops the heartbeat;
 one that fails (database down for a moment) is retried at the next beat.
 """
@@ -96,4 +97,24 @@ def keep_claims(uow_factory: UowFactory, clock: Clock, connection_ids: list[str]
         return kept > 0
 
     with Heartbeat(renew, every, name="check-claims") as beat:
+        yield beat
+
+
+@contextmanager
+def keep_leases(uow_factory: UowFactory, clock: Clock, connection_ids: list[str], owner: str,
+                seconds: float, *, every: float = RENEW_SECONDS) -> Iterator[Heartbeat]:
+    """``keep_lease`` for a batch: one thread renews every lease of ``connection_ids`` still
+    ``owner``'s (those already given back are left alone) until none is left."""
+    if not connection_ids:
+        yield Heartbeat(lambda: False, every)
+        return
+
+    def renew() -> bool:
+        with uow_factory() as uow:
+            kept = uow.leases.renew_many(connection_ids, owner,
+                                         clock.now() + timedelta(seconds=seconds))
+            uow.commit()
+        return kept > 0
+
+    with Heartbeat(renew, every, name="refresh-leases") as beat:
         yield beat

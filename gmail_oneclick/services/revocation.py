@@ -202,8 +202,10 @@ def next_check_after(interval: int, rng: Callable[[], float] = random.random) ->
     return timedelta(seconds=interval * (0.8 + 0.2 * rng()))
 
 
-def _retry_after(outcome: str, retry_after: int | None,
-                 rng: Callable[[], float] = random.random) -> timedelta:
+def retry_after(outcome: str, retry_after: int | None = None,
+                rng: Callable[[], float] = random.random) -> timedelta:
+    """When to check again after ``outcome`` (not CHECK_OK): Google's Retry-After, or a few
+    minutes (about one when someone else was refreshing it)."""
     base = BUSY_RETRY_SECONDS if outcome == CHECK_SKIPPED else RETRY_SECONDS
     return timedelta(seconds=max(retry_after or 0, base * (0.5 + rng())))
 
@@ -225,7 +227,7 @@ def verify_connection(
     if outcome == CHECK_REVOKED:
         return outcome
     delay = (next_check_after(interval) if outcome == CHECK_OK
-             else _retry_after(outcome, result.retry_after))
+             else retry_after(outcome, result.retry_after))
     with uow_factory() as uow:
         uow.connections.schedule_check(connection_id, clock.now() + delay)
         uow.commit()

@@ -234,6 +234,12 @@ def _purge(uow_factory: UowFactory, clock: Clock, connection_id: str) -> None:
              extra={"connection_id": connection_id})
 
 
+def report_invalid_grant(uow_factory: UowFactory, clock: Clock, connection_id: str) -> None:
+    """Google answered ``invalid_grant`` for this connection's refresh token (the checker's
+    batched refresh): purge it, as a refresh of our own does."""
+    _purge(uow_factory, clock, connection_id)
+
+
 def _release(uow_factory: UowFactory, connection_id: str, owner: str) -> None:
     with uow_factory() as uow:
         uow.leases.release(connection_id, owner)

@@ -152,6 +152,16 @@ class ConnectionRepository:
         row["next_check_at"] = at
         return True
 
+    def lock_connected(self, connection_ids: list[str]) -> set[str]:
+        return {cid for cid in connection_ids
+                if (row := self._rows.get(cid)) is not None and _connected(row)}
+
+    def record_checks(self, checks: list[dict[str, Any]]) -> None:
+        for check in checks:
+            row = self._rows.get(check["id"])
+            if row is not None and _connected(row):
+                row.update({k: v for k, v in check.items() if k != "id"})
+
     def list_by_subs(self, subs: list[str]) -> list[Connection]:
         wanted = set(subs)
         return self._where(lambda r: r["google_sub"] in wanted)
@@ -194,6 +204,17 @@ class LeaseRepository:
         if free:
             row.update(lease_owner=owner, lease_until=until)
         return free
+
+    def acquire_many(self, connection_ids: list[str], owner: str, now: datetime,
+                     until: datetime) -> list[str]:
+        return [cid for cid in connection_ids if self.acquire(cid, owner, now, until)]
+
+    def renew_many(self, connection_ids: list[str], owner: str, until: datetime) -> int:
+        return sum(self.renew(cid, owner, until) for cid in connection_ids)
+
+    def release_many(self, connection_ids: list[str], owner: str) -> None:
+        for cid in connection_ids:
+            self.release(cid, owner)
 
     def renew(self, connection_id: str, owner: str, until: datetime) -> bool:
         row = self._row(connection_id)

@@ -195,6 +195,33 @@ class ConnectionRepository:
         )
         return int(result.rowcount)
 
+    def lock_connected(self, connection_ids: list[str]) -> set[str]:
+        """Which of ``connection_ids`` are connected; their rows stay locked until commit on
+        PostgreSQL (SQLite's IMMEDIATE transaction already excludes every other writer)."""
+        if not connection_ids:
+            return set()
+        t = connections.c
+        query = select(t.id).where(t.id.in_(connection_ids),
+                                   t.status == Status.CONNECTED.value)
+        if self.conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        return {row.id for row in self.conn.execute(query)}
+
+    def record_checks(self, checks: list[dict[str, Any]]) -> None:
+        """Set each entry's columns on the row its ``id`` names, while connected: one
+        executemany for a sweep's results (every entry must name the same columns)."""
+        if not checks:
+            return
+        t = connections.c
+        columns = [name for name in checks[0] if name != "id"]
+        statement = (
+            update(connections)
+            .where(t.id == bindparam("row_id"), t.status == Status.CONNECTED.value)
+            .values({name: bindparam("v_" + name) for name in columns})
+        )
+        self.conn.execute(statement, [
+            {"row_id": c["id"], **{"v_" + name: c[name] for name in columns}} for c in checks])
+
     def schedule_check(self, connection_id: str, at: datetime) -> bool:
         """Set when the checker next verifies this connection (only while connected)."""
         result = self.conn.execute(

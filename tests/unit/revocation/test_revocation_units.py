@@ -27,7 +27,7 @@ def test_next_check_is_never_later_than_the_interval(draw: float) -> None:
 
 
 def test_google_retry_after_is_honoured_for_a_postponed_check() -> None:
-    delay = revocation._retry_after(revocation.CHECK_TRANSIENT, 7200, rng=lambda: 0.0)
+    delay = revocation.retry_after(revocation.CHECK_TRANSIENT, 7200, rng=lambda: 0.0)
     assert delay == timedelta(seconds=7200)
 
 
