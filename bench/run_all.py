@@ -124,7 +124,8 @@ ROWS: tuple[Row, ...] = (
         "< 1 s", lambda f: max(f["risc_p99_ms"], f["delete_p99_ms"]) < 1000),
     Row("checker_rate", "Checker sweep, connections verified per second (one process)",
         lambda f: f"{f['verified_per_s']}/s over {f['connections']} "
-                  f"({f['cpu_ms_per_verification']} ms CPU each)",
+                  f"({f['cpu_ms_per_verification']} ms CPU each; {f['checker_concurrency']} "
+                  f"workers; /token {f.get('token_latency_ms', 0):g} ms)",
         "Connections verified per second (one checker)",
         lambda f: f"{f['verified_per_s']:,.0f}/s",
         "≥ 500/s", lambda f: f["verified_per_s"] >= 500),
