@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from http.cookiejar import DefaultCookiePolicy
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
@@ -21,6 +22,7 @@ from oauthlib.oauth2 import OAuth2Error
 from requests.adapters import HTTPAdapter
 
 from gmail_oneclick.adapters.google.retry_after import retry_after_header
+from gmail_oneclick.adapters.google.token_http import TokenPoster
 from gmail_oneclick.domain.urls import is_loopback_host
 from gmail_oneclick.ports import (
     GoogleIdentity,
@@ -63,7 +65,19 @@ def _loopback(url: str) -> bool:
     return is_loopback_host(urlsplit(url).hostname)
 
 
-def _error_code(response: requests.Response) -> str:
+class HttpAnswer(Protocol):
+    """What the error mapping reads of a response: requests' or token_http's."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    def json(self) -> Any: ...
+
+
+def _error_code(response: HttpAnswer) -> str:
     try:
         body = response.json()
     except ValueError:
@@ -74,7 +88,7 @@ def _error_code(response: requests.Response) -> str:
     return str(error or "")
 
 
-def raise_for_status(response: requests.Response, what: str) -> None:
+def raise_for_status(response: HttpAnswer, what: str) -> None:
     """Map a non-2xx answer to InvalidGrant, TransientUpstream or UpstreamMisconfigured."""
     status = response.status_code
     if status < 400:
@@ -116,7 +130,7 @@ def _grant(body: dict[str, Any]) -> TokenGrant:
     )
 
 
-def _json(response: requests.Response, what: str) -> dict[str, Any]:
+def _json(response: HttpAnswer, what: str) -> dict[str, Any]:
     try:
         body = response.json()
     except ValueError:
@@ -145,6 +159,8 @@ class GoogleOAuthClient:
                 logger.setLevel(logging.WARNING)
         self._adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
         self._session = self._pooled(requests.Session())
+        # Refreshes skip requests' per-call overhead unless a proxy applies (token_http).
+        self._token = TokenPoster(settings.google_token_uri, pool_size=pool_size)
 
     def _pooled(self, session: requests.Session) -> requests.Session:
         session.mount("https://", self._adapter)
@@ -155,6 +171,7 @@ class GoogleOAuthClient:
 
     def close(self) -> None:
         self._session.close()
+        self._token.close()
 
     def _flow(self) -> Flow:
         s = self._settings
@@ -229,7 +246,11 @@ class GoogleOAuthClient:
             "client_id": s.google_client_id,
             "client_secret": s.google_client_secret,
         }
-        response = self._send("POST", s.google_token_uri, "refresh", data=data)
+        response: HttpAnswer
+        if self._token.usable:
+            response = self._token.post(data, timeout=self._timeout, what="refresh")
+        else:
+            response = self._send("POST", s.google_token_uri, "refresh", data=data)
         raise_for_status(response, "refresh")
         return _grant(_json(response, "refresh"))
 
