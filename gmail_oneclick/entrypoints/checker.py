@@ -99,47 +99,61 @@ def _verify_due(container: Container, owner: str) -> Counter[str]:
     if not due:
         return counts
     with heartbeat.keep_claims(container.uow, container.clock, due, now + CLAIM_HOLD,
-                               CLAIM_HOLD):
-        leased, settled = checking.take_leases(container.uow, container.clock, due,
-                                               lease_owner=owner)
-        counts.update(settled)
-        with heartbeat.keep_leases(container.uow, container.clock,
-                                   [item.connection_id for item in leased], owner,
-                                   tokens.LEASE_SECONDS):
-            counts.update(_refresh_all(container, leased, owner))
+                               CLAIM_HOLD), \
+            heartbeat.keep_leases(container.uow, container.clock, due, owner,
+                                  tokens.LEASE_SECONDS):
+        counts.update(_refresh_all(container, due, owner))
     return counts
 
 
-def _refresh_all(container: Container, leased: list[checking.Leased],
-                 owner: str) -> Counter[str]:
-    """Refresh ``leased`` with the checker's workers (Google only, no database) while this
-    thread records their results a group at a time: one transaction per group, not three per
-    connection, and never one from a worker, so SQLite's single writer is this thread alone."""
+def _refresh_all(container: Container, due: list[str], owner: str) -> Counter[str]:
+    """Refresh ``due`` with the checker's workers (Google only, no database) while this thread
+    records their results a group at a time and, in the same transaction, leases the next
+    connections for the workers that came free: one transaction per group, not three per
+    connection, never one from a worker, and a lease only while its refresh is under way."""
     counts: Counter[str] = Counter()
-    if not leased:
-        return counts
     results: queue.SimpleQueue[checking.Refreshed] = queue.SimpleQueue()
     google = container.google
 
     def work(item: checking.Leased) -> None:
         results.put(checking.refresh(google, item))
 
-    workers = max(1, min(concurrency(container), len(leased)))
+    workers = max(1, min(concurrency(container), len(due)))
+    waiting = list(reversed(due))  # popped from the end: oldest-verified first
+    in_flight, group = 0, list[checking.Refreshed]()
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="checker") as pool:
-        for item in leased:
-            pool.submit(work, item)
-        group: list[checking.Refreshed] = []
-        flushed_at = time.monotonic()
-        for received in range(1, len(leased) + 1):
-            group.append(results.get())
-            # A group waits at most FLUSH_SECONDS: its leases keep a send waiting meanwhile.
-            if (len(group) >= FLUSH_ROWS or received == len(leased)
-                    or time.monotonic() - flushed_at >= FLUSH_SECONDS):
-                counts.update(checking.record(
-                    container.uow, container.clock, group, lease_owner=owner,
-                    interval=container.settings.check_interval))
-                group, flushed_at = [], time.monotonic()
+        while group or waiting or in_flight:
+            next_ids = [waiting.pop() for _ in range(min(workers - in_flight, len(waiting)))]
+            if group or next_ids:
+                settled, leased = checking.settle(
+                    container.uow, container.clock, group, next_ids, lease_owner=owner,
+                    interval=container.settings.check_interval)
+                counts.update(settled)
+                for item in leased:
+                    pool.submit(work, item)
+                in_flight, group = in_flight + len(leased), []
+            if in_flight:
+                group = _collect(results, in_flight, max(1, workers // 2))
+                in_flight -= len(group)
     return counts
+
+
+def _collect(results: queue.SimpleQueue[checking.Refreshed], in_flight: int,
+             enough: int) -> list[checking.Refreshed]:
+    """The next results: at least one, then more until ``enough`` (half the workers: the
+    others keep Google busy meanwhile), FLUSH_ROWS, all of ``in_flight``, or FLUSH_SECONDS
+    after the first, since a result's lease keeps a send waiting until it is recorded."""
+    group = [results.get()]  # a refresh always ends: the HTTP timeout bounds it
+    deadline = time.monotonic() + FLUSH_SECONDS
+    while len(group) < min(enough, FLUSH_ROWS, in_flight):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        try:
+            group.append(results.get(timeout=left))
+        except queue.Empty:
+            break
+    return group
 
 
 def delivery_concurrency(container: Container) -> int:

@@ -103,18 +103,19 @@ def keep_claims(uow_factory: UowFactory, clock: Clock, connection_ids: list[str]
 @contextmanager
 def keep_leases(uow_factory: UowFactory, clock: Clock, connection_ids: list[str], owner: str,
                 seconds: float, *, every: float = RENEW_SECONDS) -> Iterator[Heartbeat]:
-    """``keep_lease`` for a batch: one thread renews every lease of ``connection_ids`` still
-    ``owner``'s (those already given back are left alone) until none is left."""
+    """``keep_lease`` for a batch: one thread renews every lease of ``connection_ids`` that is
+    ``owner``'s at each beat (the checker takes and gives back leases as it goes) until the
+    block ends."""
     if not connection_ids:
         yield Heartbeat(lambda: False, every)
         return
 
     def renew() -> bool:
         with uow_factory() as uow:
-            kept = uow.leases.renew_many(connection_ids, owner,
-                                         clock.now() + timedelta(seconds=seconds))
+            uow.leases.renew_many(connection_ids, owner,
+                                  clock.now() + timedelta(seconds=seconds))
             uow.commit()
-        return kept > 0
+        return True
 
     with Heartbeat(renew, every, name="refresh-leases") as beat:
         yield beat

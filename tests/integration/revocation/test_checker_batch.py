@@ -53,7 +53,7 @@ def test_a_sweep_records_its_results_in_a_few_transactions_not_three_per_connect
     counts = checker._verify_due(container, "chk:test")
 
     assert counts[revocation.CHECK_OK] == len(emails)
-    # claim, take the leases, record (a group or two): before, 1 + 3 per connection.
+    # claim, then record-and-lease a group or two: before, 1 + 3 per connection.
     assert len(opened) <= 5, len(opened)
     assert [sandbox.state.refresh_count_for(e) for e in emails] == [1] * len(emails)
     for cid in _ids(container):
