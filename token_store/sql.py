@@ -89,6 +89,21 @@ def _insert(conn: Connection, table: Table) -> Any:
     raise NotImplementedError(f"token_store supports sqlite and postgresql, not {name}")
 
 
+def _build_upsert_secret(conn: Connection) -> Any:
+    stmt = _insert(conn, secrets_table).values(
+        owner=bindparam("owner"), purpose=bindparam("purpose"),
+        ciphertext=bindparam("ciphertext"), updated_at=bindparam("updated_at"))
+    return stmt.on_conflict_do_update(
+        index_elements=["owner", "purpose"],
+        set_={"ciphertext": stmt.excluded.ciphertext, "updated_at": stmt.excluded.updated_at},
+    )
+
+
+# Built once per dialect: every stored token runs it (the checker, one per verified
+# connection), and building the statement afresh each time cost more than executing it.
+_UPSERT_SECRET: dict[str, Any] = {}
+
+
 class SqlTokenStore(EnvelopeStore):
     """TokenStore on ``conn``; the caller begins and commits the transaction."""
 
@@ -120,18 +135,12 @@ class SqlTokenStore(EnvelopeStore):
         return bytes(row.ciphertext), dek
 
     def _upsert_secret(self, owner: str, purpose: str, ciphertext: bytes) -> None:
-        stmt = _insert(self.conn, secrets_table).values(
-            owner=owner, purpose=purpose, ciphertext=ciphertext, updated_at=_now()
-        )
-        self.conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["owner", "purpose"],
-                set_={
-                    "ciphertext": stmt.excluded.ciphertext,
-                    "updated_at": stmt.excluded.updated_at,
-                },
-            )
-        )
+        name = self.conn.dialect.name
+        stmt = _UPSERT_SECRET.get(name)
+        if stmt is None:
+            stmt = _UPSERT_SECRET[name] = _build_upsert_secret(self.conn)
+        self.conn.execute(stmt, {"owner": owner, "purpose": purpose,
+                                 "ciphertext": ciphertext, "updated_at": _now()})
 
     def _delete_secret(self, owner: str, purpose: str) -> int:
         result = self.conn.execute(
