@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from bench.output import emit, machine, parser, percentile, race, size, table
 from bench.sandbox_process import BENCH_EMAIL, REDIRECT_URI, RemoteSandbox
-from bench.seeding import BenchSite, add_site, make_message, store_connections
+from bench.seeding import BenchSite, add_site, make_message, sending_site, store_connections
 from bench.service_process import CLK_TCK, ServiceProcess, idle_cpu_rate
 from bench.world import (
     World,
@@ -29,5 +29,5 @@ __all__ = [
     "BENCH_EMAIL", "CLK_TCK", "REDIRECT_URI", "BenchSite", "RemoteSandbox", "ServiceProcess",
     "World", "add_site", "build_container", "emit", "fresh_database", "idle_cpu_rate",
     "keyring_text", "machine", "make_message", "parser", "percentile", "race", "settings_values",
-    "size", "store_connections", "table", "world",
+    "sending_site", "size", "store_connections", "table", "world",
 ]

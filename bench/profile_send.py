@@ -14,7 +14,6 @@ spends a send, scaled to the CPU measured."""
 
 from __future__ import annotations
 
-import base64
 import os
 import subprocess
 import sys
@@ -25,9 +24,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import requests
-
 from bench import common
+from bench.send_throughput import service_sender
 
 # (stage, substrings of a frame "function (file:line)" that mark it), most specific first.
 STAGES: list[tuple[str, tuple[str, ...]]] = [
@@ -65,14 +63,13 @@ def stages(collapsed: str) -> Counter[str]:
 
 def _load(url: str, auth: dict[str, str], raw: bytes, clients: int, stop: threading.Event,
           sent: list[int]) -> list[threading.Thread]:
-    body = {"raw": base64.urlsafe_b64encode(raw).decode().rstrip("=")}
+    make_sender = service_sender(url, auth, raw)
     lock = threading.Lock()
 
     def client() -> None:
-        session = requests.Session()
+        send = make_sender()
         while not stop.is_set():
-            if session.post(url + "/v1/messages", json=body, headers=auth,
-                            timeout=60).status_code == 200:
+            if send():
                 with lock:
                     sent[0] += 1
 
@@ -85,7 +82,7 @@ def _load(url: str, auth: dict[str, str], raw: bytes, clients: int, stop: thread
 def py_spy() -> str:
     found = Path(sys.executable).with_name("py-spy")
     if not found.exists():
-        raise SystemExit("py-spy is not installed: pip install -e '.[bench]'")
+        raise SystemExit("py-spy is not installed: pip install -e '.[test]'")
     return str(found)
 
 
@@ -108,11 +105,7 @@ def record(service: common.ServiceProcess, seconds: float, rate: int) -> str:
 
 def measure(clients: int, seconds: float, rate: int) -> dict[str, Any]:
     with common.world(accounts=1) as w:
-        site = common.add_site(w.container)
-        grant = w.sandbox.grants(0, 1)[0]
-        common.store_connections(w.container, site.id, [grant])
-        w.container.engine.dispose()
-        raw = common.make_message(grant["email"])
+        site, raw = common.sending_site(w)
         with common.ServiceProcess(w.values) as service:
             stop, sent = threading.Event(), [0]
             threads = _load(service.url, site.auth, raw, clients, stop, sent)

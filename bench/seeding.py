@@ -29,6 +29,17 @@ def add_site(container: Any, name: str = "Bench Blog") -> BenchSite:
     return BenchSite(new.site.id, new.api_key)
 
 
+def sending_site(world: Any) -> tuple[BenchSite, bytes]:
+    """A site with one connection holding a sandbox grant of the world's first account, and a
+    small message from that account: what the send benchmarks send. The container's engine
+    is disposed, so the service process it is handed to starts on a quiet database."""
+    site = add_site(world.container)
+    grant = world.sandbox.grants(0, 1)[0]
+    store_connections(world.container, site.id, [grant])
+    world.container.engine.dispose()
+    return site, make_message(grant["email"])
+
+
 def store_connections(container: Any, site_id: str | Sequence[str],
                       grants: Sequence[dict[str, Any]], *, batch: int = 500) -> list[str]:
     """Connected connections holding these sandbox grants, stored as the consent flow stores

@@ -169,12 +169,9 @@ def figures_of(library: list[Round], session: list[Round], service: list[Round],
 def measure(clients: int, sends: int, warmup: int, workers: int | None = None,
             threads: int | None = None, rounds: int = 5) -> dict[str, Any]:
     with common.world(accounts=1) as w:
-        site = common.add_site(w.container)
         # Two grants of the one account: the service holds one, the direct clients the other.
-        ours, theirs = w.sandbox.grants(0, 1)[0], w.sandbox.grants(0, 1)[0]
-        common.store_connections(w.container, site.id, [ours])
-        w.container.engine.dispose()
-        raw = common.make_message(ours["email"])
+        site, raw = common.sending_site(w)
+        theirs = w.sandbox.grants(0, 1)[0]
         endpoint = w.sandbox.url + "/"
         library = direct_sender(endpoint, theirs["access_token"], raw)
         session = session_sender(endpoint, theirs["access_token"], raw)

@@ -14,7 +14,6 @@ this comparison; without it the script says so and measures gunicorn alone.
 
 from __future__ import annotations
 
-import base64
 import importlib.util
 import statistics
 from collections.abc import Callable
@@ -23,7 +22,7 @@ from typing import Any
 import requests
 
 from bench import common
-from bench.send_throughput import run_clients
+from bench.send_throughput import Round, run_clients, service_round, service_sender
 
 
 def _getter(url: str) -> Callable[[], Callable[[], bool]]:
@@ -34,60 +33,37 @@ def _getter(url: str) -> Callable[[], Callable[[], bool]]:
     return make
 
 
-def _sender(url: str, auth: dict[str, str], raw: bytes) -> Callable[[], Callable[[], bool]]:
-    body = {"raw": base64.urlsafe_b64encode(raw).decode().rstrip("=")}
-
-    def make() -> Callable[[], bool]:
-        session = requests.Session()
-        return lambda: session.post(url + "/v1/messages", json=body, headers=auth,
-                                    timeout=60).status_code == 200
-
-    return make
-
-
-def _round(service: common.ServiceProcess, idle: float, clients: int, count: int,
-           maker: Callable[[], Callable[[], bool]]) -> tuple[float, float]:
-    """(requests per second, CPU ms per request) of one round."""
-    before = service.cpu_seconds()
-    seconds, ok, _ = run_clients(clients, count, maker)
-    busy = service.cpu_seconds() - before - idle * seconds
-    return ok / seconds, 1000 * busy / max(1, ok)
-
-
 def measure(clients: int, requests_per_round: int, rounds: int, warmup: int) -> dict[str, Any]:
     servers = ["gunicorn"]
     if importlib.util.find_spec("granian") is not None:
         servers.append("granian")
     out: dict[str, Any] = {"clients": clients, "rounds": rounds, "servers": servers}
     with common.world(accounts=1) as w:
-        site = common.add_site(w.container)
-        grant = w.sandbox.grants(0, 1)[0]
-        common.store_connections(w.container, site.id, [grant])
-        w.container.engine.dispose()
-        raw = common.make_message(grant["email"])
+        site, raw = common.sending_site(w)
         running = {name: common.ServiceProcess(w.values, server=name) for name in servers}
         try:
-            loads = {name: {"healthz": _getter(s.url), "send": _sender(s.url, site.auth, raw)}
+            loads = {name: {"healthz": _getter(s.url),
+                            "send": service_sender(s.url, site.auth, raw)}
                      for name, s in running.items()}
             for load in loads.values():
                 for maker in load.values():
                     run_clients(clients, warmup, maker)
             idle = {name: common.idle_cpu_rate(s) for name, s in running.items()}
-            seen: dict[str, list[tuple[float, float]]] = {}
+            seen: dict[str, list[Round]] = {}
             for _ in range(rounds):
                 for name, service in running.items():
                     for what, maker in loads[name].items():
-                        w.sandbox.call("forget_sent")
-                        seen.setdefault(f"{name}_{what}", []).append(
-                            _round(service, idle[name], clients, requests_per_round, maker))
+                        seen.setdefault(f"{name}_{what}", []).append(service_round(
+                            w.sandbox, service, maker, idle[name], clients,
+                            requests_per_round))
             out["workers"] = running["gunicorn"].workers
             out["threads"] = running["gunicorn"].threads
         finally:
             for service in running.values():
                 service.stop()
     for key, figures in seen.items():
-        out[f"{key}_per_s"] = round(statistics.median(r for r, _ in figures), 1)
-        out[f"{key}_cpu_ms"] = round(statistics.median(c for _, c in figures), 3)
+        out[f"{key}_per_s"] = round(statistics.median(r[0] for r in figures), 1)
+        out[f"{key}_cpu_ms"] = round(statistics.median(r[1] for r in figures) * 1000, 3)
     return out
 
 
