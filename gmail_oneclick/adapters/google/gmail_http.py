@@ -39,19 +39,26 @@ def _peer_closed(sock: socket.socket) -> bool:
     return bool(readable)
 
 
+def open_for_request(conn: http.client.HTTPConnection) -> None:
+    """Make ``conn`` ready to carry one request: a kept-alive socket the server closed (or
+    that holds stray bytes) is closed first, then an unconnected ``conn`` connects. Raises
+    RequestNotSent, with ``conn`` closed, when connecting fails: nothing was written."""
+    if conn.sock is not None and _peer_closed(conn.sock):
+        conn.close()
+    if conn.sock is None:
+        try:
+            conn.connect()
+        except (OSError, http.client.HTTPException, httplib2.HttpLib2Error) as exc:
+            conn.close()
+            raise RequestNotSent(f"connecting failed ({type(exc).__name__})") from None
+
+
 class OnceHttp(httplib2.Http):  # type: ignore[misc]  # httplib2 ships no types
     """``httplib2.Http`` whose requests are tried once: see the module docstring."""
 
     def _conn_request(self, conn: Any, request_uri: str, method: str, body: Any,
                       headers: dict[str, str]) -> tuple[httplib2.Response, bytes]:
-        if conn.sock is not None and _peer_closed(conn.sock):
-            conn.close()
-        if conn.sock is None:
-            try:
-                conn.connect()
-            except (OSError, http.client.HTTPException, httplib2.HttpLib2Error) as exc:
-                conn.close()
-                raise RequestNotSent(f"connecting failed ({type(exc).__name__})") from None
+        open_for_request(conn)
         try:
             conn.request(method, request_uri, body, headers)
             answer = conn.getresponse()
@@ -152,19 +159,10 @@ class KeptAlive:
         return answer, content
 
     def _ready(self) -> http.client.HTTPConnection:
-        conn = self._conn
-        if conn is not None and (conn.sock is None or _peer_closed(conn.sock)):
-            conn.close()
-            conn = None
-        if conn is None:
-            conn = self._new_connection()
-            try:
-                conn.connect()
-            except (OSError, http.client.HTTPException) as exc:
-                conn.close()
-                raise RequestNotSent(f"connecting failed ({type(exc).__name__})") from None
-            self._conn = conn
-        return conn
+        if self._conn is None:
+            self._conn = self._new_connection()
+        open_for_request(self._conn)
+        return self._conn
 
     def _new_connection(self) -> http.client.HTTPConnection:
         proxy = _https_proxy(self._host) if self._connection_class is \
