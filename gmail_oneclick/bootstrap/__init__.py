@@ -224,8 +224,9 @@ def _container(settings: Settings, engine: Engine, keyring: Keyring, clock: Cloc
     targets = TargetPolicy.from_settings(settings)
     return Container(
         settings=settings, engine=engine, keyring=keyring, clock=clock,
-        # Pooled connections for the checker's workers (auto: up to 64) and a web process's.
-        google=GoogleOAuthClient(settings, pool_size=max(16, settings.checker_concurrency, 64)),
+        # Pooled connections for the checker's workers (auto: up to 64, or as configured) and
+        # a web process's threads.
+        google=GoogleOAuthClient(settings, pool_size=max(64, settings.checker_concurrency)),
         gmail=GmailOnFirstSend(settings),
         risc_verifier=RiscVerifier(settings),
         webhook_transport=RequestsWebhookTransport(targets),
